@@ -1,0 +1,222 @@
+"""Plotly figures for the Convolution & Pooling Explorer (no streamlit here).
+
+``sliding_window`` is the centrepiece: the padded input grid, the kernel and
+the output grid side by side, with one animation frame per output position
+(play button and slider are plotly's own, so stepping costs no rerun).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import torch.nn.functional as F
+
+from playground.conv import ConvSpec, LayerSpec, PoolSpec, conv_output_hw, conv_padding, pool_output_hw
+
+MAX_FRAMES = 400  # beyond this the animation samples positions evenly
+MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high
+
+TAP, WINDOW, OUT = "rgba(255,111,60,0.55)", "rgba(255,111,60,1)", "rgba(40,120,220,0.6)"
+
+
+def _grid_geometry(spec: LayerSpec, hw: tuple[int, int]):
+    """(pads ((top, bottom), (left, right)), output (H, W), dilation) for either layer kind."""
+    if isinstance(spec, ConvSpec):
+        return conv_padding(spec), conv_output_hw(spec, hw), spec.dilation
+    pads = ((spec.padding[0], spec.padding[0]), (spec.padding[1], spec.padding[1]))
+    return pads, pool_output_hw(spec, hw), spec.dilation
+
+
+def window_values(spec: LayerSpec, hw: tuple[int, int], seed: int = 0):
+    """Small integer example data for the sliding view, computed with PyTorch itself.
+
+    Returns ``(padded_input, is_padding, kernel_or_None, output)`` as numpy arrays. Padding cells
+    hold what the layer really sees there: 0, reflected/replicated/circular values, or -inf for
+    max pooling.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 10, (1, 1, *hw), generator=gen).float()
+    (pt, pb), (pl, pr) = _grid_geometry(spec, hw)[0]
+    mask = torch.ones(1, 1, *hw)
+    mask = F.pad(mask, (pl, pr, pt, pb), value=0.0)[0, 0].numpy() == 0
+    if isinstance(spec, ConvSpec):
+        mode = "constant" if spec.padding_mode == "zeros" else spec.padding_mode
+        padded = F.pad(x, (pl, pr, pt, pb), mode=mode) if (pt or pb or pl or pr) else x
+        kernel = torch.randint(-1, 2, spec.kernel, generator=gen).float()
+        out = F.conv2d(padded, kernel.reshape(1, 1, *spec.kernel), stride=spec.stride, dilation=spec.dilation)
+        return padded[0, 0].numpy(), mask, kernel.numpy(), out[0, 0].numpy()
+    fill = -math.inf if spec.pool == "max" else 0.0
+    padded = F.pad(x, (pl, pr, pt, pb), value=fill)
+    if spec.pool == "max":
+        out = F.max_pool2d(x, spec.kernel, spec.stride, spec.padding, spec.dilation, ceil_mode=spec.ceil_mode)
+    else:
+        out = F.avg_pool2d(x, spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode)
+    return padded[0, 0].numpy(), mask, None, out[0, 0].numpy()
+
+
+def _fmt(v: float) -> str:
+    if v == -math.inf:
+        return "−∞"
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
+
+
+def _cell(x0: float, y0: float, color: str, width: float = 0, line: str | None = None) -> dict:
+    return dict(
+        type="rect", x0=x0 - 0.5, x1=x0 + 0.5, y0=y0 - 0.5, y1=y0 + 0.5, fillcolor=color,
+        line=dict(width=width, color=line or color), layer="above",
+    )
+
+
+def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_frames: int = MAX_FRAMES) -> go.Figure:
+    """The kernel (or pooling window) stepping over the padded input, one frame per output position."""
+    padded, mask, kernel, out = window_values(spec, hw, seed)
+    (pt, _), (pl, _) = _grid_geometry(spec, hw)[0]
+    hp, wp = padded.shape
+    oh, ow = out.shape
+    kh, kw = spec.kernel
+    dh, dw = spec.dilation
+    sh, sw = spec.stride
+    show_text = max(hp, wp) <= MAX_TEXT_CELLS
+    kx0 = wp + 1  # kernel grid's left column
+    ox0 = (kx0 + kw + 1) if kernel is not None else wp + 2  # output grid's left column
+
+    shown_in = np.where(mask, np.nan, padded)
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(
+        z=np.where(mask, 0.5, np.nan), x=np.arange(wp), y=np.arange(hp), colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
+        showscale=False, hoverinfo="skip", xgap=1, ygap=1,
+    ))
+    fig.add_trace(go.Heatmap(
+        z=shown_in, x=np.arange(wp), y=np.arange(hp), colorscale="Blues", showscale=False, xgap=1, ygap=1,
+        zmin=0, zmax=12, name="input", hovertemplate="input row %{y}, col %{x}: %{z}<extra></extra>",
+    ))
+    text_traces = []
+    if show_text:
+        text_traces.append(go.Scatter(
+            x=[j for i in range(hp) for j in range(wp)], y=[i for i in range(hp) for j in range(wp)],
+            text=[_fmt(padded[i, j]) for i in range(hp) for j in range(wp)], mode="text",
+            textfont=dict(color=["#777" if mask[i, j] else "#111" for i in range(hp) for j in range(wp)], size=12),
+            hoverinfo="skip", showlegend=False,
+        ))
+    if kernel is not None:
+        fig.add_trace(go.Heatmap(
+            z=kernel, x=np.arange(kx0, kx0 + kw), y=np.arange(kh), colorscale="RdBu", zmid=0, showscale=False,
+            xgap=1, ygap=1, hovertemplate="kernel %{y}, %{x}: %{z}<extra></extra>",
+        ))
+        if max(kh, kw) <= MAX_TEXT_CELLS:
+            text_traces.append(go.Scatter(
+                x=[kx0 + j for i in range(kh) for j in range(kw)], y=[i for i in range(kh) for j in range(kw)],
+                text=[_fmt(kernel[i, j]) for i in range(kh) for j in range(kw)], mode="text",
+                hoverinfo="skip", showlegend=False,
+            ))
+    fig.add_trace(go.Heatmap(
+        z=out, x=np.arange(ox0, ox0 + ow), y=np.arange(oh), colorscale="Oranges", showscale=False, xgap=1, ygap=1,
+        hovertemplate="output row %{y}, col " + "%{x}" + ": %{z}<extra></extra>",
+    ))
+    if max(oh, ow) <= MAX_TEXT_CELLS:
+        text_traces.append(go.Scatter(
+            x=[ox0 + j for i in range(oh) for j in range(ow)], y=[i for i in range(oh) for j in range(ow)],
+            text=[_fmt(out[i, j]) for i in range(oh) for j in range(ow)], mode="text", hoverinfo="skip", showlegend=False,
+        ))
+    for t in text_traces:
+        fig.add_trace(t)
+
+    positions = [(i, j) for i in range(oh) for j in range(ow)]
+    if len(positions) > max_frames:
+        step = len(positions) / max_frames
+        positions = [positions[int(k * step)] for k in range(max_frames)]
+    what = "Σ window ⊙ kernel" if kernel is not None else ("max(window)" if spec.pool == "max" else "mean(window)")
+
+    def frame_layout(i: int, j: int) -> dict:
+        shapes = []
+        y0, x0 = i * sh, j * sw  # top-left tap in padded coordinates
+        for a in range(kh):
+            for b in range(kw):
+                y, x = y0 + a * dh, x0 + b * dw
+                if y < hp and x < wp:  # ceil_mode windows may hang over the edge
+                    shapes.append(_cell(x, y, TAP, 2, WINDOW))
+        shapes.append(dict(
+            type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=min(x0 + (kw - 1) * dw, wp - 1) + 0.5,
+            y1=min(y0 + (kh - 1) * dh, hp - 1) + 0.5, line=dict(color=WINDOW, width=2, dash="dot"), layer="above",
+        ))
+        shapes.append(_cell(ox0 + j, i, OUT, 3, "rgb(20,80,180)"))
+        title = f"output[{i}, {j}] = {what} = {_fmt(out[i, j])}  ·  window starts at padded row {y0}, col {x0}"
+        return dict(shapes=shapes, title=dict(text=title))
+
+    frames = [go.Frame(name=f"{i},{j}", layout=frame_layout(i, j)) for i, j in positions]
+    fig.frames = frames
+    first = frame_layout(*positions[0]) if positions else {}
+    labels = [
+        dict(x=(wp - 1) / 2, y=-1.2, text=f"input {hw[0]}x{hw[1]}, padded to {hp}x{wp}", showarrow=False),
+        dict(x=ox0 + (ow - 1) / 2, y=-1.2, text=f"output {oh}x{ow}", showarrow=False),
+    ]
+    if kernel is not None:
+        labels.append(dict(x=kx0 + (kw - 1) / 2, y=-1.2, text=f"kernel {kh}x{kw}", showarrow=False))
+    fig.update_layout(
+        **first,
+        annotations=labels,
+        xaxis=dict(visible=False, range=[-0.7, ox0 + ow - 0.3]),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1),
+        margin=dict(l=10, r=10, t=50, b=10),
+        height=max(320, min(720, 40 * (hp + 3))),
+        plot_bgcolor="white",
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0, y=-0.02, xanchor="left", yanchor="top", showactive=False,
+            buttons=[
+                dict(label="▶ Play", method="animate", args=[None, dict(frame=dict(duration=450, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
+                dict(label="⏸ Pause", method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+            ],
+        )],
+        sliders=[dict(
+            active=0, x=0.18, y=-0.02, len=0.82, yanchor="top", currentvalue=dict(prefix="output position (row, col): "),
+            steps=[dict(label=f.name, method="animate", args=[[f.name], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))]) for f in frames],
+        )],
+    )
+    return fig
+
+
+def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Figure:
+    """A heatmap of one ``(H, W)`` map; a diverging scale centred on 0 suits signed filter responses."""
+    z = fmap.detach().cpu().numpy()
+    fig = go.Figure(go.Heatmap(
+        z=z, colorscale="RdBu_r" if diverging else "Viridis", zmid=0 if diverging else None,
+        hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_layout(
+        title=dict(text=f"{title} ({z.shape[0]}x{z.shape[1]})"), margin=dict(l=10, r=10, t=40, b=10), height=360,
+        yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False),
+    )
+    return fig
+
+
+def shift_chart(results) -> go.Figure:
+    """Relative change of conv and pooled outputs against the shift in pixels."""
+    xs = [r.shift for r in results]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=xs, y=[r.conv_change for r in results], name="conv output", mode="lines+markers"))
+    fig.add_trace(go.Scatter(x=xs, y=[r.pooled_change for r in results], name="pooled output", mode="lines+markers"))
+    fig.add_trace(go.Scatter(
+        x=xs, y=[r.conv_change_aligned for r in results], name="conv output, shift undone", mode="lines+markers",
+        line=dict(dash="dot"),
+    ))
+    fig.update_layout(
+        xaxis_title="input shifted by (pixels, right and down)", yaxis_title="mean |change| / mean |output|",
+        height=340, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12),
+    )
+    return fig
+
+
+def params_comparison(rows: list[tuple[str, int, int]]) -> go.Figure:
+    """Bar chart of (label, params, MACs) rows, e.g. two 3x3 convs against one 5x5."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=[r[0] for r in rows], y=[r[1] for r in rows], name="parameters", text=[f"{r[1]:,}" for r in rows]))
+    fig.add_trace(go.Bar(x=[r[0] for r in rows], y=[r[2] for r in rows], name="MACs per image", text=[f"{r[2]:,}" for r in rows], yaxis="y2"))
+    fig.update_layout(
+        barmode="group", height=340, margin=dict(l=10, r=10, t=30, b=10),
+        yaxis=dict(title="parameters"), yaxis2=dict(title="MACs", overlaying="y", side="right"),
+        legend=dict(orientation="h", y=1.12),
+    )
+    return fig

@@ -1,0 +1,26 @@
+"""The app's pages, in one list: the router builds navigation from it and the
+home page draws a card for each. Add a page here and it appears in both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    path: str  # file under pages/
+    title: str
+    icon: str  # a Material icon name, as st.Page accepts
+    url_path: str
+    blurb: str  # what you can do there, one or two sentences for the home page card
+    section: str = "Learn"
+
+
+PAGES: list[PageEntry] = [
+    PageEntry(
+        "pages/conv_explorer.py", "Convolution & Pooling", ":material/grid_on:", "conv",
+        "Set kernel, stride, padding, dilation and groups and watch the output shape, formula, parameters, "
+        "MACs and receptive field. See the kernel slide over the input, filter your own photo, and test "
+        "how pooling buys translation invariance.",
+    ),
+]
