@@ -23,7 +23,7 @@ for p in problems:
 cfg = replace(cfg, layers=[spec_to_dict(s) for s in specs])
 
 conv_editor.preset_buttons()
-editor, results = st.columns([5, 6], gap="large")
+editor, results = st.columns([1, 1], gap="large")
 with editor:
     conv_editor.input_controls()
     st.markdown("**Layers**")

@@ -49,7 +49,7 @@ class ConvSpec:
     out_channels: int = 16
     kernel: Pair = (3, 3)
     stride: Pair = (1, 1)
-    padding: Union[Pair, str] = (1, 1)
+    padding: Union[Pair, str] = (0, 0)  # as nn.Conv2d
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True

@@ -165,11 +165,17 @@ def translation_study(image: torch.Tensor, kernel: torch.Tensor, conv: ConvSpec,
         moved = image[:, max_shift - s : h - s, max_shift - s : w - s]
         c = conv_with_kernel(moved, kernel, conv)
         p = pool_map(c, pool)
-        # Undo the shift on the conv output (only exact when the stride divides the shift).
+        # Undo the shift on the conv output (only exact when the stride divides the shift), and
+        # leave out a border as wide as the kernel's reach, where padding makes the two views differ.
         sy = s // conv.stride[0] if s % conv.stride[0] == 0 else None
         sx = s // conv.stride[1] if s % conv.stride[1] == 0 else None
         if sy is not None and sx is not None:
-            aligned = _relative_change(ref_conv[: ref_conv.shape[0] - sy, : ref_conv.shape[1] - sx], c[sy:, sx:])
+            by = (conv.dilation[0] * (kernel.shape[0] - 1)) // conv.stride[0] + 1
+            bx = (conv.dilation[1] * (kernel.shape[1] - 1)) // conv.stride[1] + 1
+            ref_aligned = ref_conv[: ref_conv.shape[0] - sy, : ref_conv.shape[1] - sx]
+            moved_aligned = c[sy:, sx:]
+            inner = (slice(by, -by), slice(bx, -bx))
+            aligned = _relative_change(ref_aligned[inner], moved_aligned[inner])
         else:
             aligned = float("nan")
         results.append(ShiftResult(s, _relative_change(ref_conv, c), _relative_change(ref_pool, p), aligned))

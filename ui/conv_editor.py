@@ -134,28 +134,30 @@ def _pair_inputs(col_h, col_w, i: int, name: str, label: str, lo: int, hi: int, 
 
 
 def _conv_widgets(i: int) -> None:
-    c = st.columns(7)
+    c = st.columns(4)
     c[0].number_input("Out channels", 1, 4096, key=_k(i, "out_channels"))
     _pair_inputs(c[1], c[2], i, "kernel", "Kernel", 1, 64)
-    _pair_inputs(c[3], c[4], i, "stride", "Stride", 1, 16)
-    _pair_inputs(c[5], c[6], i, "dilation", "Dilation", 1, 16)
-    c = st.columns(7)
-    c[0].selectbox("Padding", PAD_KINDS, key=_k(i, "pad_kind"), help="Numbers, or 'same' (keep the size; stride 1 only) or 'valid' (no padding)")
+    c[3].number_input("Groups", 1, 4096, key=_k(i, "groups"), help="Split the channels into groups; groups = channels is a depthwise conv")
+    c = st.columns(4)
+    _pair_inputs(c[0], c[1], i, "stride", "Stride", 1, 16)
+    _pair_inputs(c[2], c[3], i, "dilation", "Dilation", 1, 16)
+    c = st.columns(4)
+    c[0].selectbox("Padding", PAD_KINDS, key=_k(i, "pad_kind"), help="Numbers, 'same' (keep the size; stride 1 only) or 'valid' (no padding)")
     numbers = st.session_state[_k(i, "pad_kind")] == "numbers"
     _pair_inputs(c[1], c[2], i, "pad", "Pad", 0, 64, disabled=not numbers)
-    c[3].number_input("Groups", 1, 4096, key=_k(i, "groups"), help="Split channels into groups; groups = channels is a depthwise conv")
-    c[4].selectbox("Padding mode", PADDING_MODES, key=_k(i, "padding_mode"))
-    c[5].checkbox("Bias", key=_k(i, "bias"))
+    c[3].selectbox("Padding mode", PADDING_MODES, key=_k(i, "padding_mode"))
+    st.checkbox("Bias", key=_k(i, "bias"))
 
 
 def _pool_widgets(i: int) -> None:
-    c = st.columns(7)
+    c = st.columns(4)
     c[0].selectbox("Pooling", ("max", "avg"), key=_k(i, "pool"))
     _pair_inputs(c[1], c[2], i, "kernel", "Kernel", 1, 64)
-    _pair_inputs(c[3], c[4], i, "stride", "Stride", 1, 64)
-    _pair_inputs(c[5], c[6], i, "pad", "Pad", 0, 32)
-    c = st.columns(7)
     is_max = st.session_state[_k(i, "pool")] == "max"
+    c = st.columns(4)
+    _pair_inputs(c[0], c[1], i, "stride", "Stride", 1, 64)
+    _pair_inputs(c[2], c[3], i, "pad", "Pad", 0, 32)
+    c = st.columns(4)
     _pair_inputs(c[0], c[1], i, "dilation", "Dilation", 1, 16, disabled=not is_max)
     c[2].checkbox("ceil_mode", key=_k(i, "ceil_mode"), help="Round the output size up instead of down (see the formula)")
 
@@ -165,14 +167,17 @@ def chain_editor(cfg: ExplorerConfig, reports: list[LayerReport] | None = None) 
     for i, d in enumerate(cfg.layers):
         _prime_layer(i, d)
         with st.container(border=True):
-            head = st.columns([6, 1, 1, 1])
+            head = st.columns([5, 1, 1, 1], vertical_alignment="center")
             head[0].markdown(f"**Layer {i + 1} · {'Conv2d' if d['kind'] == 'conv' else 'Pooling'}**")
-            head[1].button("↑", key=f"{NS}_up_{i}", on_click=_edit, args=("up", i), disabled=i == 0, help="Move up")
-            head[2].button("↓", key=f"{NS}_down_{i}", on_click=_edit, args=("down", i), disabled=i == len(cfg.layers) - 1, help="Move down")
-            head[3].button("✕", key=f"{NS}_remove_{i}", on_click=_edit, args=("remove", i), help="Remove this layer")
+            head[1].button("", icon=":material/arrow_upward:", key=f"{NS}_up_{i}", on_click=_edit, args=("up", i),
+                           disabled=i == 0, help="Move this layer up")
+            head[2].button("", icon=":material/arrow_downward:", key=f"{NS}_down_{i}", on_click=_edit, args=("down", i),
+                           disabled=i == len(cfg.layers) - 1, help="Move this layer down")
+            head[3].button("", icon=":material/delete:", key=f"{NS}_remove_{i}", on_click=_edit, args=("remove", i),
+                           help=f"Remove layer {i + 1}")
             (_conv_widgets if d["kind"] == "conv" else _pool_widgets)(i)
     full = len(cfg.layers) >= MAX_LAYERS
     c1, c2 = st.columns(2)
-    c1.button("＋ Add Conv2d", key=f"{NS}_add_conv", on_click=_edit, args=("add_conv",), disabled=full, width="stretch")
-    c2.button("＋ Add pooling", key=f"{NS}_add_pool", on_click=_edit, args=("add_pool",), disabled=full, width="stretch")
+    c1.button("Add Conv2d", icon=":material/add:", key=f"{NS}_add_conv", on_click=_edit, args=("add_conv",), disabled=full, width="stretch")
+    c2.button("Add pooling", icon=":material/add:", key=f"{NS}_add_pool", on_click=_edit, args=("add_pool",), disabled=full, width="stretch")
     return current_layers(cfg)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+import torch
 
 from playground import kernels
-from playground.conv import LayerReport, LayerSpec, stacked_vs_single
+from playground.conv import LayerReport, LayerSpec, analyse_layer, stacked_vs_single
 from playground.explorer import ExplorerConfig, first_conv_and_pool
 from playground.images import ImageError, load_image, load_sample, sample_images, to_tensor
 from playground.viz import conv as vz
@@ -104,8 +105,6 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     idx = min(int(st.session_state[state.key(NS, "window_layer")]), len(specs)) - 1
     spec = specs[idx]
     hw = (int(st.session_state[state.key(NS, "window_height")]), int(st.session_state[state.key(NS, "window_width")]))
-    from playground.conv import analyse_layer
-
     rep = analyse_layer(spec, (1, 1, *hw))  # one channel: the view shows a single slice
     if rep.error:
         st.error(f"On a {hw[0]}x{hw[1]} example: {rep.error}")
@@ -126,38 +125,36 @@ def _decode(data: bytes, name: str):
 def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     """Filter a photo with a kernel using the chain's first conv geometry, then its first pooling."""
     conv, pool = first_conv_and_pool(specs)
-    left, right = st.columns([1, 2])
-    with left:
-        st.selectbox("Sample photo", sample_images(), key=state.key(NS, "image"))
-        upload = st.file_uploader("…or your own photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="conv_upload")
-        st.selectbox("Kernel", kernels.KERNELS.names(), key=state.key(NS, "kernel"), format_func=lambda n: kernels.KERNEL_LABELS.get(n, n))
-        st.number_input("Random kernel seed", 0, 10_000, key=state.key(NS, "kernel_seed"))
-        base = kernels.make_kernel(cfg.kernel, conv.kernel, cfg.kernel_seed)
-        st.caption(f"Kernel {conv.kernel[0]}x{conv.kernel[1]} (from the chain's first conv); edit any cell:")
-        edited = st.data_editor(pd.DataFrame(base.numpy()).round(4), key=f"conv_kernel_cells_{cfg.kernel}_{conv.kernel}_{cfg.kernel_seed}",
-                                width="stretch")
+    c = st.columns(4)
+    c[0].selectbox("Sample photo", sample_images(), key=state.key(NS, "image"))
+    upload = c[1].file_uploader("…or your own photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="conv_upload")
+    c[2].selectbox("Kernel", kernels.KERNELS.names(), key=state.key(NS, "kernel"), format_func=lambda n: kernels.KERNEL_LABELS.get(n, n))
+    c[3].number_input("Random kernel seed", 0, 10_000, key=state.key(NS, "kernel_seed"))
     try:
         loaded = _decode(upload.getvalue(), upload.name) if upload else load_sample(cfg.image, max_side=512)
     except ImageError as exc:
-        right.error(f"{exc} The sample photo is used instead.")
+        st.error(f"{exc} Showing the sample photo instead.")
         loaded = load_sample(cfg.image, max_side=512)
-    import torch
-
-    kernel = torch.tensor(edited.to_numpy(dtype="float32"))
-    image = to_tensor(loaded.image, gray=True)
-    with right:
+    left, mid, right = st.columns(3)
+    with left:
+        image = to_tensor(loaded.image, gray=True)  # (1, H, W) in [0, 1]
+        st.image(loaded.image, caption=f"input {image.shape[2]}x{image.shape[1]} (converted to grayscale for the conv)", width="stretch")
         if loaded.notes:
             st.caption("Image: " + "; ".join(loaded.notes))
-        try:
-            fmap = kernels.conv_with_kernel(image, kernel, conv)
-            pooled = kernels.pool_map(fmap, pool)
-        except ValueError as exc:
-            st.error(str(exc))
-            return
-        a, b = st.columns(2)
-        a.image(loaded.image, caption=f"input {image.shape[2]}x{image.shape[1]} (grayscale for the conv)", width="stretch")
-        b.plotly_chart(vz.feature_map(fmap, "conv output"), width="stretch", key="conv_fmap")
-        a.plotly_chart(vz.feature_map(pooled, f"after {pool.pool} pooling {_pair(pool.kernel)}"), width="stretch", key="conv_pooled")
+        base = kernels.make_kernel(cfg.kernel, conv.kernel, cfg.kernel_seed)
+        st.caption(f"Kernel {conv.kernel[0]}x{conv.kernel[1]} (size, stride, padding and dilation from the chain's first conv). Edit any cell:")
+        edited = st.data_editor(pd.DataFrame(base.numpy()).round(4), key=f"conv_kernel_cells_{cfg.kernel}_{conv.kernel}_{cfg.kernel_seed}",
+                                width="stretch")
+    # An emptied cell counts as 0 rather than poisoning the whole map with NaN.
+    kernel = torch.tensor(edited.apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(dtype="float32"))
+    try:
+        fmap = kernels.conv_with_kernel(image, kernel, conv)
+        pooled = kernels.pool_map(fmap, pool)
+    except ValueError as exc:
+        mid.error(str(exc))
+        return
+    mid.plotly_chart(vz.feature_map(fmap, "conv output"), width="stretch", key="conv_fmap")
+    right.plotly_chart(vz.feature_map(pooled, f"after {pool.pool} pooling {_pair(pool.kernel)}"), width="stretch", key="conv_pooled")
     st.subheader("Translation invariance")
     st.number_input("Largest shift (pixels)", 1, 16, key=state.key(NS, "max_shift"))
     try:

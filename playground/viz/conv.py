@@ -90,8 +90,8 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         showscale=False, hoverinfo="skip", xgap=1, ygap=1,
     ))
     fig.add_trace(go.Heatmap(
-        z=shown_in, x=np.arange(wp), y=np.arange(hp), colorscale="Blues", showscale=False, xgap=1, ygap=1,
-        zmin=0, zmax=12, name="input", hovertemplate="input row %{y}, col %{x}: %{z}<extra></extra>",
+        z=shown_in, x=np.arange(wp), y=np.arange(hp), colorscale=[[0, "#f7fbff"], [1, "#8fbfe0"]], showscale=False, xgap=1, ygap=1,
+        zmin=0, zmax=9, name="input", hovertemplate="input row %{y}, col %{x}: %{z}<extra></extra>",
     ))
     text_traces = []
     if show_text:
@@ -103,7 +103,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         ))
     if kernel is not None:
         fig.add_trace(go.Heatmap(
-            z=kernel, x=np.arange(kx0, kx0 + kw), y=np.arange(kh), colorscale="RdBu", zmid=0, showscale=False,
+            z=kernel, x=np.arange(kx0, kx0 + kw), y=np.arange(kh), colorscale=[[0, "#f4a582"], [0.5, "#f7f7f7"], [1, "#92c5de"]], zmid=0, showscale=False,
             xgap=1, ygap=1, hovertemplate="kernel %{y}, %{x}: %{z}<extra></extra>",
         ))
         if max(kh, kw) <= MAX_TEXT_CELLS:
@@ -113,7 +113,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
                 hoverinfo="skip", showlegend=False,
             ))
     fig.add_trace(go.Heatmap(
-        z=out, x=np.arange(ox0, ox0 + ow), y=np.arange(oh), colorscale="Oranges", showscale=False, xgap=1, ygap=1,
+        z=out, x=np.arange(ox0, ox0 + ow), y=np.arange(oh), colorscale=[[0, "#fff5eb"], [1, "#fdae6b"]], showscale=False, xgap=1, ygap=1,
         hovertemplate="output row %{y}, col " + "%{x}" + ": %{z}<extra></extra>",
     ))
     if max(oh, ow) <= MAX_TEXT_CELLS:
@@ -167,7 +167,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
             type="buttons", direction="left", x=0, y=-0.02, xanchor="left", yanchor="top", showactive=False,
             buttons=[
                 dict(label="▶ Play", method="animate", args=[None, dict(frame=dict(duration=450, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
-                dict(label="⏸ Pause", method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+                dict(label="❚❚ Pause", method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
             ],
         )],
         sliders=[dict(
@@ -181,8 +181,12 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
 def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Figure:
     """A heatmap of one ``(H, W)`` map; a diverging scale centred on 0 suits signed filter responses."""
     z = fmap.detach().cpu().numpy()
+    # Clip the colour range at the 99th percentile: a few strong responses (often at a zero-padded
+    # border) would otherwise wash everything else out to white.
+    lim = float(np.quantile(np.abs(z), 0.99)) or 1.0
     fig = go.Figure(go.Heatmap(
         z=z, colorscale="RdBu_r" if diverging else "Viridis", zmid=0 if diverging else None,
+        zmin=-lim if diverging else None, zmax=lim if diverging else None,
         hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
     ))
     fig.update_layout(

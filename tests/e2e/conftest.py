@@ -98,8 +98,19 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="session")
+def warm_app(browser, app_url):
+    """Open the home page once: the first session after a server start runs in Streamlit's legacy
+    pages/ mode until app.py has called st.navigation, so a deep link then shows "Page not found"."""
+    pg = browser.new_page()
+    pg.goto(app_url)
+    wait_for_app(pg)
+    pg.close()
+    return app_url
+
+
 @pytest.fixture
-def page(browser, app_url, request):
+def page(browser, warm_app, request):
     """A fresh browser page (1400x1000); saves a screenshot named after the test when it ends."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()

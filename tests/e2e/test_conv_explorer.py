@@ -1,0 +1,68 @@
+"""The Convolution & Pooling Explorer in a real browser."""
+
+import pytest
+
+from tests.e2e.conftest import open_page, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+def _success(page):
+    return page.locator("[data-testid='stAlertContentSuccess']").first.inner_text()
+
+
+def _set_number(page, label, value, nth=0):
+    box = page.get_by_label(label, exact=True).nth(nth)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_for_app(page)
+
+
+def test_article_examples_errors_and_shared_link(page, app_url):
+    open_page(page, app_url, "conv")
+    assert page.get_by_role("heading", name="Convolution & Pooling Explorer").is_visible()
+    assert "[4, 16, 16, 16]" in _success(page)  # conv 3x3 then max-pool 2
+
+    page.get_by_role("button", name="Article example: stride 2").click()
+    wait_for_app(page)
+    assert "Output shape: [4, 16, 16, 16]" in _success(page)
+    page.get_by_role("button", name="Article example: stride 1").click()
+    wait_for_app(page)
+    assert "Output shape: [4, 16, 32, 32]" in _success(page)
+
+    # An impossible layer is explained in a sentence, never a traceback.
+    _set_number(page, "Groups", 2)
+    error = page.locator("[data-testid='stAlertContentError']").first.inner_text()
+    assert "groups=2 does not divide the 3 input channels" in error
+    assert page.locator("[data-testid='stException']").count() == 0
+    _set_number(page, "Groups", 1)
+    _set_number(page, "Width W", 48)
+    assert "Output shape: [4, 16, 32, 48]" in _success(page)
+
+    # The address bar now holds the setup: a new tab opened on it shows the same thing.
+    link = page.url
+    assert "width=48" in link
+    other = page.context.new_page()
+    other.goto(link)
+    wait_for_app(other)
+    assert "Output shape: [4, 16, 32, 48]" in other.locator("[data-testid='stAlertContentSuccess']").first.inner_text()
+    other.close()
+
+
+def test_sliding_window_plays_and_image_tab_filters(page, app_url):
+    open_page(page, app_url, "conv", "layers=" + '[{"kind":"conv","out_channels":1,"kernel":[3,3],"stride":[2,2],"padding":[1,1],"dilation":[2,2]}]')
+    page.get_by_role("tab", name="Sliding window").click()
+    chart = page.locator(".js-plotly-plot:visible").first
+    chart.wait_for()
+    assert "output[0, 0]" in chart.inner_text()
+    page.get_by_text("▶ Play").first.click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => !t.textContent.startsWith('output[0, 0]'))",
+        timeout=15_000,
+    )
+    page.screenshot(path="test-artifacts/screenshots/conv_sliding_window.png")
+
+    page.get_by_role("tab", name="On an image").click()
+    assert page.get_by_text("conv output (").first.is_visible()
+    assert page.get_by_text("Translation invariance").is_visible()
+    assert page.get_by_text("changes the conv output by").is_visible()
