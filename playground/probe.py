@@ -1,0 +1,175 @@
+"""A look inside a network: first-layer filters, feature maps, Grad-CAM, top-k predictions.
+
+Model-agnostic: everything works on any ``nn.Module`` made of the usual layers,
+through forward hooks (no model surgery). Used by the "Inside a trained
+network" page for runs trained in the app and for any model with weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Layers whose outputs are worth showing as feature maps: every conv, pool and residual block
+# output, which is what a person means by "the feature maps of every layer".
+_MAP_TYPES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+
+MAX_PARAMS = 200_000_000  # refuse beyond this on a CPU: it would not fit or take minutes per image
+MAX_ACTIVATION_BYTES = 4 * 2**30
+
+
+class ModelTooLarge(ValueError):
+    """The model or input is too large to inspect on this machine; the message says why."""
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """All ``nn.Conv2d`` layers with their qualified names, in definition order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
+def map_layers(model: nn.Module) -> list[str]:
+    """Names of the layers whose outputs are shown as feature maps, in forward order where possible.
+
+    Residual blocks (any module with a ``downsample`` attribute or named like ``layerN.M``) count
+    too, since their output is where the skip connection has been added.
+    """
+    names = []
+    for name, m in model.named_modules():
+        if not name:
+            continue
+        if isinstance(m, _MAP_TYPES) or _is_block(m):
+            names.append(name)
+    return names
+
+
+def check_size(model: nn.Module, input_shape: tuple[int, ...]) -> None:
+    """Refuse models that cannot be inspected here, with a sentence saying why."""
+    n_params = sum(p.numel() for p in model.parameters())
+    if n_params > MAX_PARAMS:
+        raise ModelTooLarge(
+            f"This model has {n_params / 1e6:.0f} M parameters; inspecting it needs more memory than this machine "
+            f"allows ({MAX_PARAMS / 1e6:.0f} M). Pick a smaller model."
+        )
+    # A generous upper bound on activations: every hooked output kept at input resolution x widest conv.
+    widest = max((m.out_channels for _, m in conv_layers(model)), default=1)
+    pixels = 1
+    for v in input_shape[-2:]:
+        pixels *= int(v)
+    estimate = pixels * widest * 4 * max(len(map_layers(model)), 1) // 4
+    if estimate > MAX_ACTIVATION_BYTES:
+        raise ModelTooLarge(
+            f"Feature maps for a {input_shape[-2]}x{input_shape[-1]} input would take about {estimate / 2**30:.1f} GiB. "
+            "Use a smaller image size."
+        )
+
+
+@torch.no_grad()
+def first_layer_filters(model: nn.Module) -> torch.Tensor:
+    """The first conv's weights ``(out, in, kh, kw)``, each filter scaled to [0, 1] for display."""
+    convs = conv_layers(model)
+    if not convs:
+        raise ValueError("This model has no convolution layer, so there are no filters to show.")
+    w = convs[0][1].weight.detach().float().cpu()
+    flat = w.reshape(w.shape[0], -1)
+    lo, hi = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
+    return ((flat - lo) / (hi - lo).clamp_min(1e-12)).reshape(w.shape)
+
+
+@torch.no_grad()
+def feature_maps(model: nn.Module, x: torch.Tensor, names: list[str] | None = None) -> dict[str, torch.Tensor]:
+    """Run ``x`` (1, C, H, W) and return ``{layer name: output (C', H', W')}`` for the chosen layers."""
+    wanted = names or map_layers(model)
+    modules = dict(model.named_modules())
+    unknown = [n for n in wanted if n not in modules]
+    if unknown:
+        raise ValueError(f"Unknown layer(s) {', '.join(unknown)}; choose from {', '.join(map_layers(model))}.")
+    out: dict[str, torch.Tensor] = {}
+    hooks = [
+        modules[n].register_forward_hook(lambda _m, _i, o, n=n: out.__setitem__(n, o.detach()[0].float().cpu()))
+        for n in wanted
+    ]
+    try:
+        was_training = model.training
+        model.eval()
+        model(x)
+        model.train(was_training)
+    finally:
+        for h in hooks:
+            h.remove()
+    # 1x1 maps (after global pooling) carry no spatial picture: leave them out.
+    return {n: out[n] for n in wanted if n in out and out[n].ndim == 3 and out[n].shape[1] * out[n].shape[2] > 1}
+
+
+def _is_block(m: nn.Module) -> bool:
+    return hasattr(m, "downsample") or type(m).__name__ in ("BasicBlock", "Bottleneck", "ResidualBlock")
+
+
+def default_cam_layer(model: nn.Module) -> str:
+    """The layer Grad-CAM uses by default: the last residual block if there are any, else the last conv."""
+    modules = list(model.named_modules())
+    blocks = [n for n, m in modules if n and _is_block(m)]
+    if blocks:
+        return blocks[-1]
+    convs = [n for n, _ in conv_layers(model)]
+    if not convs:
+        raise ValueError("Grad-CAM needs a convolutional layer, and this model has none.")
+    return convs[-1]
+
+
+def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int, layer: str | None = None) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017) for ``class_index`` on ``x`` (1, C, H, W).
+
+    Weights each channel of ``layer``'s output by the spatial mean of the class score's gradient,
+    sums, applies ReLU, upsamples to the input size and scales to [0, 1]. Returns ``(H, W)``.
+    """
+    layer = layer or default_cam_layer(model)
+    module = dict(model.named_modules())[layer]
+    store: dict[str, torch.Tensor] = {}
+
+    def hook(_m, _i, o):
+        o.retain_grad()
+        store["act"] = o
+
+    handle = module.register_forward_hook(hook)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(False)
+            logits = model(x)
+            if not 0 <= class_index < logits.shape[1]:
+                raise ValueError(f"Class {class_index} does not exist: the model has {logits.shape[1]} classes.")
+            model.zero_grad(set_to_none=True)
+            logits[0, class_index].backward()
+    finally:
+        handle.remove()
+        model.train(was_training)
+    act, grad = store["act"], store["act"].grad  # (1, K, h, w)
+    weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1): global-average-pooled gradients
+    cam = F.relu((weights * act).sum(1, keepdim=True))  # (1, 1, h, w)
+    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    cam = cam - cam.min()
+    return (cam / cam.max().clamp_min(1e-12)).detach()
+
+
+@dataclass
+class Prediction:
+    index: int
+    label: str
+    probability: float
+
+
+@torch.no_grad()
+def top_k(model: nn.Module, x: torch.Tensor, k: int = 5, class_names: list[str] | None = None) -> list[Prediction]:
+    """The ``k`` most probable classes for one input ``(1, C, H, W)``."""
+    was_training = model.training
+    model.eval()
+    probs = model(x).float().softmax(1)[0]
+    model.train(was_training)
+    k = min(k, probs.numel())
+    values, idx = probs.topk(k)
+    names = class_names or [str(i) for i in range(probs.numel())]
+    return [Prediction(int(i), names[int(i)] if int(i) < len(names) else str(int(i)), float(v)) for v, i in zip(values, idx)]
