@@ -182,6 +182,8 @@ def _coerce(f: Field, v: Any, where: str) -> Any:
             if v in f.choices:
                 return v
             raise SpecError(f"{where}: {f.name} must be one of {', '.join(f.choices)}, not {v!r}.")
+    except SpecError:
+        raise
     except (ValueError, TypeError):
         what = {
             "int": f"a whole number {rng}", "auto_int": f"empty or a whole number {rng}",

@@ -146,7 +146,7 @@ def _lenet(c, hw, num_classes, width=1.0, batch_norm=False, activation="tanh", d
 
 _register(
     "lenet5", "LeNet-5 (1998)", 1998, "LeNet",
-    "Designed by Yann LeCun for handwritten digit recognition, LeNet-5 was the first successful CNN. With only 5 layers "
+    "LeNet-5 (1998): designed by Yann LeCun for handwritten digit recognition, it was the first successful CNN. With only 5 layers "
     "(2 convolutions + 3 fully connected), tanh non-linearities and average pooling ('subsampling') on 32x32 grayscale "
     "images, it showed that convolutional networks could beat traditional feature engineering. Simplified as usual: "
     "every C3 map sees all S2 maps, and the output is a Linear layer instead of RBF units.",
@@ -234,9 +234,8 @@ def _stage(name, block, n, planes, stride, residual, shortcut, batch_norm, activ
 def _resnet(c, hw, num_classes, width=1.0, blocks=(2, 2, 2, 2), batch_norm=True, activation="relu", dropout_p=0.0,
             block="basic_block", residual=True):
     """torchvision's ResNet: 7x7 stem, max pool, four stages (64, 128, 256, 512 planes), global pool, fc."""
-    a = "relu" if activation == "relu" else activation  # the module keeps torchvision's name "relu" for ReLU
     stem = [conv(_w(64, width), 7, 2, 3, bias=not batch_norm, name="conv1")] + ([bn("bn1")] if batch_norm else [])
-    stem += [act(activation, a), pool("maxpool", 3, 2, 1, "maxpool")]
+    stem += [act(activation, activation), pool("maxpool", 3, 2, 1, "maxpool")]  # named "relu" for ReLU, as torchvision
     stages = [_stage(f"layer{i + 1}", block, n, _w(p, width), 1 if i == 0 else 2, residual, "conv", batch_norm, activation)
               for i, (n, p) in enumerate(zip(blocks, (64, 128, 256, 512)))]
     feats = _w(512, width) * (4 if block == "bottleneck" else 1)
