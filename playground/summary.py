@@ -151,8 +151,9 @@ class Summary:
 
     @property
     def receptive_field(self) -> Pair | None:
-        """The receptive field of the last layer that still has a spatial map."""
-        return next((r.receptive_field for r in reversed(self.rows) if r.receptive_field), None)
+        """The receptive field of the last feature map before any global/adaptive pooling (what the head sees)."""
+        return next((r.receptive_field for r in reversed(self.rows)
+                     if r.receptive_field and not r.kind.startswith("adaptive")), None)
 
     def torchinfo_mult_adds(self) -> int:
         """torchinfo's "Total mult-adds" for this batch: conv (weights + bias) x output pixels, others their parameters."""

@@ -96,7 +96,8 @@ def test_receptive_fields_of_classic_networks():
     rf = {r.name: r.receptive_field for r in summarize("alexnet").rows}
     assert rf["features.12"] == (195, 195)
     rf = {r.name: r.receptive_field for r in summarize("vgg16").rows}
-    assert rf["features.30"] == (212, 212)
+    assert rf["features.30"] == (212, 212) and summarize("vgg16").receptive_field == (212, 212)
+    assert summarize("resnet50").receptive_field == (427, 427)  # layer4's output, before the global pooling
 
 
 def _gradient_extent(model, shape) -> tuple[int, int]:
