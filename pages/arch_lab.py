@@ -33,12 +33,14 @@ with editor:
     st.subheader("Layers")
     arch_editor.layer_editor(spec)
 with results:
-    st.subheader("Layer by layer")
-    arch_views.table(summary, cfg)
+    st.subheader("Totals")
     arch_views.totals(summary)
+    st.subheader("Training memory")
+    arch_views.memory(summary)
 
-st.subheader("Training memory")
-arch_views.memory(summary)
+st.subheader("Layer by layer")
+arch_views.broken(summary)
+arch_views.table(summary, cfg)
 st.subheader("Pictures")
 arch_views.plots(summary, spec)
 st.subheader("Export and share")

@@ -20,7 +20,7 @@ from playground.spec import (
 from playground.urlstate import encode_value, from_query
 from playground.zoo import MODELS, model_spec, preset_info
 
-OPTIMIZERS = {"adam": "Adam (2 states per weight)", "sgd_momentum": "SGD + momentum (1 state)", "sgd": "plain SGD"}
+OPTIMIZERS = {"adam": "Adam", "sgd_momentum": "SGD + momentum", "sgd": "plain SGD"}
 TABLE_LEVELS = {"layers": "every layer", "blocks": "residual blocks", "top": "top-level layers"}
 DIAGRAM_DETAIL = {"auto": "auto", "layers": "every layer", "blocks": "one box per block"}
 

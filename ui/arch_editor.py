@@ -224,8 +224,7 @@ def layer_editor(spec: dict) -> None:
     if st.session_state.get(f"{NS}_add_where") not in where:
         st.session_state[f"{NS}_add_where"] = "after" if layer is not None else "end"
     c[1].selectbox("Where", where, key=f"{NS}_add_where",
-                   format_func={"after": "after the selected layer", "end": "at the end",
-                                "inside": "inside the selected group"}.get)
+                   format_func={"after": "after the selected", "end": "at the end", "inside": "inside the group"}.get)
     st.button("Add layer", key=f"{NS}_add", on_click=_on_edit, args=("add",), width="stretch", type="primary",
               icon=":material/add:")
 

@@ -50,6 +50,19 @@ def totals(s: Summary) -> None:
                f"**{gib(s.activation_bytes)}**")
 
 
+def broken(s: Summary) -> None:
+    """Where the model breaks, in a sentence with the fix, and a button to edit that layer."""
+    if s.error is None:
+        return
+    path = ".".join(map(str, s.error.item or ()))
+    c = st.columns([5, 1], vertical_alignment="center")
+    c[0].error(f"**The model breaks here.** {s.error} The table stops at the last layer that works.",
+               icon=":material/error:")
+    if path:
+        c[1].button("Edit it", key=f"{NS}_goto_error", on_click=arch_editor.select, args=(path,),
+                    icon=":material/edit:", width="stretch")
+
+
 def table(s: Summary, cfg: ArchConfig) -> None:
     """Per layer: shape, parameters (trainable/frozen), MACs and FLOPs, activation memory, receptive field, jump."""
     c = st.columns([3, 2], vertical_alignment="bottom")
@@ -58,21 +71,25 @@ def table(s: Summary, cfg: ArchConfig) -> None:
                    label_visibility="collapsed")
     rows = group_rows(s, cfg.table)
     frame = pd.DataFrame([{
-        "Layer": r.name, "Type": r.type, "Output shape": shape_text(r.output_shape), "Trainable params": r.trainable_params,
-        "Frozen params": r.frozen_params, "MACs": r.macs, "FLOPs (2 x MACs)": r.flops,
-        "Activation memory": gib(r.activation_bytes) if r.allocates else "in place",
-        "Receptive field": _pair(r.receptive_field), "Jump": _pair(r.jump),
+        "Layer": r.name, "Type": r.type, "Output shape": shape_text(r.output_shape), "Trainable": r.trainable_params,
+        "Frozen": r.frozen_params, "MACs": r.macs, "FLOPs (2×MACs)": r.flops,
+        "Activations": gib(r.activation_bytes) if r.allocates else "in place",
+        "RF": _pair(r.receptive_field) if r.receptive_field else "all", "Jump": _pair(r.jump) if r.jump else "",
     } for r in rows])
-    numbers = {c: st.column_config.NumberColumn(format="localized") for c in
-               ("Trainable params", "Frozen params", "MACs", "FLOPs (2 x MACs)")}
+    cols = {  # header: (width in pixels, help)
+        "Layer": (140, "The module's name in PyTorch"), "Type": (105, "The PyTorch class"),
+        "Output shape": (135, "With the batch"), "Trainable": (88, "Parameters that training updates"),
+        "Frozen": (62, "Parameters kept fixed (transfer learning)"),
+        "MACs": (105, "Multiply-accumulates per image"), "FLOPs (2×MACs)": (112, "FLOPs = 2 x MACs: a multiply and an add"),
+        "Activations": (88, "Memory of this layer's output for the whole batch (in place: none)"),
+        "RF": (58, "Receptive field: the input patch (pixels) one output value sees; 'all' after the flatten"),
+        "Jump": (46, "Input pixels between neighbouring outputs (the product of the strides so far)"),
+    }
+    numbers = {c: (st.column_config.NumberColumn(c, format="localized", width=w, help=h)
+                   if c in ("Trainable", "Frozen", "MACs", "FLOPs (2×MACs)")
+                   else st.column_config.Column(c, width=w, help=h)) for c, (w, h) in cols.items()}
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * max(len(rows), 1), 460),
                  column_config=numbers, key=f"{NS}_table_view")
-    if s.error is not None:
-        path = ".".join(map(str, s.error.item or ()))
-        st.error(f"**The model breaks here.** {s.error}", icon=":material/error:")
-        if path:
-            st.button("Edit this layer", key=f"{NS}_goto_error", on_click=arch_editor.select, args=(path,),
-                      icon=":material/edit:")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -82,19 +99,19 @@ def _device() -> tuple[int | None, str]:
 
 def memory(s: Summary) -> None:
     """Training memory for the chosen batch size and optimizer, against this machine's device."""
-    c = st.columns([1, 1, 4], vertical_alignment="bottom")
+    c = st.columns(2)
     c[0].number_input("Batch size", 1, 65536, key=state.key(NS, "batch_size"))
-    c[1].selectbox("Optimizer", list(OPTIMIZERS), key=state.key(NS, "optimizer"), format_func=OPTIMIZERS.get)
+    c[1].selectbox("Optimizer", list(OPTIMIZERS), key=state.key(NS, "optimizer"), format_func=OPTIMIZERS.get,
+                   help="Extra values it keeps per trainable weight: Adam 2, SGD with momentum 1, plain SGD none")
     device_bytes, label = _device()
     m = s.memory(optimizer=st.session_state[state.key(NS, "optimizer")], device_bytes=device_bytes, device_label=label)
     parts = [("weights", m.weights), ("gradients", m.gradients), ("optimizer state", m.optimizer_state),
              ("activations", m.activations)]
-    with c[2]:
-        st.markdown(f"**Training needs about {gib(m.total)}** (float32): "
-                    + " + ".join(f"{name} {gib(v)}" for name, v in parts)
-                    + (f", of {gib(device_bytes)} ({label})." if device_bytes else "."))
-        if device_bytes:
-            st.progress(min(1.0, m.total / device_bytes))
+    st.markdown(f"**Training needs about {gib(m.total)}** (float32): "
+                + " + ".join(f"{name} {gib(v)}" for name, v in parts)
+                + (f", of {gib(device_bytes)} ({label})." if device_bytes else "."))
+    if device_bytes:
+        st.progress(min(1.0, m.total / device_bytes))
     if m.warning():
         st.warning(m.warning(), icon=":material/memory:")
 

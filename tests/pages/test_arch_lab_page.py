@@ -42,8 +42,9 @@ def test_opens_on_the_articles_simplecnn(lab):
     table = _table(at)
     assert list(table["Layer"][:4]) == ["features.0", "features.1", "features.2", "features.3"]
     assert table["Output shape"][3] == "[32, 32, 16, 16]"  # 32x32 -> 16x16, as the article's comment says
-    assert {"Trainable params", "Frozen params", "MACs", "FLOPs (2 x MACs)", "Activation memory", "Receptive field",
-            "Jump"} <= set(table.columns)
+    assert list(table.columns) == ["Layer", "Type", "Output shape", "Trainable", "Frozen", "MACs", "FLOPs (2×MACs)",
+                                   "Activations", "RF", "Jump"]
+    assert list(table["RF"][:4]) == ["3", "3", "3", "4"] and table["RF"].iloc[-1] == "all"
     assert "[8, 3, 32, 32] batch to [8, 10]" in " ".join(md.value for md in at.markdown)
 
 
