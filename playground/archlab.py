@@ -15,7 +15,14 @@ from typing import Any, Mapping
 
 from playground.blocks import ACTIVATIONS
 from playground.spec import (
-    BLOCK_TYPES, LAYER_TYPES, Field, SpecError, compact, normalize, normalize_layer, trace,
+    BLOCK_TYPES,
+    LAYER_TYPES,
+    Field,
+    SpecError,
+    compact,
+    normalize,
+    normalize_layer,
+    trace,
 )
 from playground.urlstate import encode_value, from_query
 from playground.zoo import MODELS, model_spec, preset_info
@@ -126,7 +133,8 @@ def parse_blocks(text: str) -> list[int] | None:
     try:
         return [int(v) for v in text.replace(";", ",").replace(" ", ",").split(",") if v]
     except ValueError:
-        raise SpecError(f"Blocks per stage are whole numbers separated by commas, like 3,4,6,3 (not {text!r}).") from None
+        raise SpecError(f"Blocks per stage are whole numbers separated by commas, like 3,4,6,3 (not {text!r}).") \
+            from None
 
 
 def config_spec(cfg: ArchConfig) -> tuple[dict, list[str]]:
@@ -209,7 +217,8 @@ def layer_summary(layer: dict) -> str:
     if t == "conv":
         k = layer["kernel"]
         s = f", stride {layer['stride']}" if layer["stride"] != 1 else ""
-        return f"Conv2d {layer['out_channels']}, {k}x{k}{s}" if isinstance(k, int) else f"Conv2d {layer['out_channels']}, {k[0]}x{k[1]}{s}"
+        kh, kw = (k, k) if isinstance(k, int) else k
+        return f"Conv2d {layer['out_channels']}, {kh}x{kw}{s}"
     if t == "linear":
         return f"Linear → {layer['out_features']}"
     if t == "activation":
@@ -236,7 +245,8 @@ def default_layer(kind: str) -> dict:
     return normalize_layer(base)
 
 
-def edit(layers: list[dict], op: str, path: tuple[int, ...], new: dict | None = None) -> tuple[list[dict], tuple[int, ...]]:
+def edit(layers: list[dict], op: str, path: tuple[int, ...],
+         new: dict | None = None) -> tuple[list[dict], tuple[int, ...]]:
     """Apply ``op`` (up, down, remove, insert_after, append, append_inside) and return ``(layers, selected path)``."""
     layers = copy.deepcopy(layers)
     if op == "append" or (op == "insert_after" and not path):
@@ -265,7 +275,7 @@ def edit(layers: list[dict], op: str, path: tuple[int, ...], new: dict | None = 
 
 
 def set_setting(layers: list[dict], path: tuple[int, ...], name: str, raw: Any) -> list[dict]:
-    """Layers with one setting of the layer at ``path`` changed; ``raw`` as typed (text for sizes). SpecError if unusable."""
+    """Layers with one setting of the layer at ``path`` changed (``raw`` as typed); SpecError if it is unusable."""
     layers = copy.deepcopy(layers)
     layer = get_layer(layers, path)
     if layer is None:
@@ -343,4 +353,5 @@ def check_against_pytorch(spec: dict, batch_size: int = 2) -> tuple[bool, str]:
         return True, (f"PyTorch agrees: {len(seen)} layer calls with the shapes above, output {list(out.shape)} for a "
                       f"batch of {batch_size}, {params:,} parameters.")
     first = next((i for i, (a, b) in enumerate(zip(seen, ours)) if a != b), min(len(seen), len(ours)))
-    return False, f"PyTorch differs from the table at call {first + 1}: {seen[first:first + 1]} vs {ours[first:first + 1]}."
+    return False, (f"PyTorch differs from the table at call {first + 1}: "
+                   f"{seen[first:first + 1]} vs {ours[first:first + 1]}.")

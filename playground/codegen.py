@@ -26,7 +26,7 @@ def _p(v) -> str:
 
 
 def layer_call(layer: dict, in_shape: tuple) -> str:
-    """The constructor call of one leaf layer on a per-sample ``in_shape``: ``nn.Conv2d(3, 64, kernel_size=3, padding=1)``."""
+    """The constructor call of one leaf layer on a per-sample ``in_shape``: ``nn.Conv2d(3, 64, kernel_size=3)``."""
     t = layer["type"]
     if t == "conv":
         args = [str(in_shape[0]), str(layer["out_channels"]), f"kernel_size={_p(layer['kernel'])}"]
@@ -104,14 +104,15 @@ class _Writer:
             names = [c.get("name") or str(i) for i, c in enumerate(children)]
             inner = indent + "    "
             if names == [str(i) for i in range(len(children))]:
-                body = "".join(f"{inner}{self.module(c, f'{full}.{n}', inner)},  # {_shape(self._out(f'{full}.{n}', c))}\n"
+                body = "".join(f"{inner}{self.module(c, f'{full}.{n}', inner)},  # {_shape(self._out(f'{full}.{n}'))}\n"
                                for c, n in zip(children, names))
                 return "nn.Sequential(\n" + body + f"{indent})"
-            body = "".join(f"{inner}({n!r}, {self.module(c, f'{full}.{n}', inner)}),\n" for c, n in zip(children, names))
+            body = "".join(f"{inner}({n!r}, {self.module(c, f'{full}.{n}', inner)}),\n"
+                           for c, n in zip(children, names))
             return "nn.Sequential(OrderedDict([\n" + body + f"{indent}]))"
         return layer_call(layer, inputs[full])
 
-    def _out(self, full: str, layer: dict) -> tuple:
+    def _out(self, full: str) -> tuple:
         """Output shape of the layer called ``full``: the input of whatever runs next."""
         return self.outputs.get(full, ())
 
@@ -244,7 +245,8 @@ def pytorch_source(spec: dict, input_shape=None) -> str:
     c, h, wd = tr.input_shape
     n_params = sum(s.params for s in tr.steps)
     uses_blocks = _uses(layers, lambda x: x["type"] in (*BLOCK_TYPES, "stage"))
-    uses_pad = _uses(layers, lambda x: x["type"] in (*BLOCK_TYPES, "stage") and x["shortcut"] == "pad" and x["residual"])
+    uses_pad = _uses(layers, lambda x: x["type"] in (*BLOCK_TYPES, "stage") and x["shortcut"] == "pad"
+                     and x["residual"])
     uses_dict = _uses(layers, lambda x: x["type"] == "sequential"
                       and [k.get("name") or str(i) for i, k in enumerate(x["layers"])]
                       != [str(i) for i in range(len(x["layers"]))])
@@ -282,7 +284,8 @@ def pytorch_source(spec: dict, input_shape=None) -> str:
     else:
         out += ["        for layer in self.children():", "            x = layer(x)"]
     out.append(f"        return x  # {_shape(tr.output_shape)}")
-    out += ["", "", 'if __name__ == "__main__":', f"    model = {cls}().eval()", f"    x = torch.randn(2, {c}, {h}, {wd})",
+    out += ["", "", 'if __name__ == "__main__":', f"    model = {cls}().eval()",
+            f"    x = torch.randn(2, {c}, {h}, {wd})",
             f'    print(f"Output: {{list(model(x).shape)}}")  # [2, {", ".join(map(str, tr.output_shape))}]',
             '    print(f"Parameters: {sum(p.numel() for p in model.parameters()):,}")', ""]
     return "\n".join(out)

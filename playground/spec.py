@@ -29,8 +29,21 @@ import torch.nn as nn
 from playground.blocks import ACTIVATIONS, SpecNet, block_plan, make_block, make_layer
 from playground.conv import ConvSpec, LayerError, PoolSpec, conv_output_hw, pool_output_hw, validate_conv, validate_pool
 from playground.vocab import (  # noqa: F401  (re-exported: the spec's public API lives here)
-    BLOCK_TYPES, CONTAINER_TYPES, LAYER_TYPES, SPEC_FORMAT, SPEC_VERSION, Field, LayerType, SpecError, check_input,
-    compact, dumps, load_spec, normalize, normalize_layer, save_spec,
+    BLOCK_TYPES,
+    CONTAINER_TYPES,
+    LAYER_TYPES,
+    SPEC_FORMAT,
+    SPEC_VERSION,
+    Field,
+    LayerType,
+    SpecError,
+    check_input,
+    compact,
+    dumps,
+    load_spec,
+    normalize,
+    normalize_layer,
+    save_spec,
 )
 
 MAX_STEPS = 5000  # module calls in one model: ResNet-152 makes about 520
@@ -91,7 +104,7 @@ def _spatial(name: str, tname: str, shape: Shape) -> None:
 
 
 def leaf_output(layer: dict, shape: Shape, name: str) -> tuple[Shape, int]:
-    """``(output shape, parameters)`` of one leaf on a per-sample ``shape``; SpecError with the fix if it cannot work."""
+    """``(output shape, parameters)`` of one leaf on a per-sample ``shape``; SpecError with the fix otherwise."""
     t, tname = layer["type"], type_name(layer, shape)
     what = f"Layer {name} ({tname})"
     try:
@@ -99,8 +112,8 @@ def leaf_output(layer: dict, shape: Shape, name: str) -> tuple[Shape, int]:
             _spatial(name, tname, shape)
             c, h, w = shape
             if layer.get("in_channels") not in (None, c):
-                raise SpecError(f"{what} expects {layer['in_channels']} input channels, it gets {c}: set in_channels={c} "
-                                f"(or leave it empty to follow the input).", path=name)
+                raise SpecError(f"{what} expects {layer['in_channels']} input channels, it gets {c}: "
+                                f"set in_channels={c} (or leave it empty to follow the input).", path=name)
             cs = ConvSpec(layer["out_channels"], layer["kernel"], layer["stride"], layer["padding"], layer["dilation"],
                           layer["groups"], layer["bias"])
             validate_conv(cs, (1, c, h, w), what)
@@ -252,7 +265,8 @@ def _modules(layers: list[dict], prefix: str, inputs: dict[str, Shape]) -> "Orde
         if t == "sequential":
             m: nn.Module = nn.Sequential(_modules(layer["layers"], full + ".", inputs))
         elif t == "stage":
-            m = nn.Sequential(*(make_block(stage_block(layer, b), inputs[f"{full}.{b}"][0]) for b in range(layer["blocks"])))
+            m = nn.Sequential(*(make_block(stage_block(layer, b), inputs[f"{full}.{b}"][0])
+                                for b in range(layer["blocks"])))
         elif t in BLOCK_TYPES:
             m = make_block(layer, inputs[full][0])
         else:

@@ -90,9 +90,10 @@ class TrainingMemory:
         """A sentence when training would not fit, saying what to change."""
         if self.fits is not False:
             return None
-        return (f"Training at batch size {self.batch_size} needs about {gib(self.total)} but {self.device_label or 'the device'} "
-                f"has {gib(self.device_bytes or 0)}: lower the batch size (activations, {gib(self.activations)}, grow with "
-                "it), use a smaller input or a narrower model.")
+        where = self.device_label or "the device"
+        return (f"Training at batch size {self.batch_size} needs about {gib(self.total)} but {where} has "
+                f"{gib(self.device_bytes or 0)}: lower the batch size (activations, {gib(self.activations)}, grow "
+                "with it), use a smaller input or a narrower model.")
 
 
 def gib(n: int) -> str:
@@ -156,7 +157,7 @@ class Summary:
                      if r.receptive_field and not r.kind.startswith("adaptive")), None)
 
     def torchinfo_mult_adds(self) -> int:
-        """torchinfo's "Total mult-adds" for this batch: conv (weights + bias) x output pixels, others their parameters."""
+        """torchinfo's "Total mult-adds" for this batch: conv (weights + bias) x output pixels, others their params."""
         n, total = self.batch_size, 0
         for r in self.rows:
             if r.kind == "conv":
@@ -273,11 +274,11 @@ def summary_from_trace(tr, batch_size: int = 1) -> Summary:
     n = batch_size
     s = Summary(tr.spec["name"], tr.spec, (n, *tr.input_shape), error=tr.error, blocks=dict(tr.blocks))
     state: tuple[Pair | None, Pair | None] = ((1, 1), (1, 1))
-    block, block_in, skip = None, state, state
+    block, skip = None, state
     rows, buffers = s.rows, 0
     for st in tr.steps:
-        if st.block != block:
-            block, block_in, skip = st.block, state, state
+        if st.block != block:  # a block starts: its skip path starts from the block's input
+            block, skip = st.block, state
         if st.role == "skip":
             skip = _grow(st, *skip)
             rf, jump = skip

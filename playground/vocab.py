@@ -209,7 +209,9 @@ def normalize_layer(layer: Any, item: tuple[int, ...] = (0,)) -> dict:
         raise SpecError(f"{where}: unknown layer type {layer.get('type')!r}. Use one of: {', '.join(LAYER_TYPES)}.",
                         item=item)
     out: dict[str, Any] = {"type": lt.type}
-    allowed = {f.name for f in lt.fields} | {"type", "name", "frozen"} | ({"layers"} if lt.type == "sequential" else set())
+    allowed = {f.name for f in lt.fields} | {"type", "name", "frozen"}
+    if lt.type == "sequential":
+        allowed.add("layers")
     unknown = sorted(set(layer) - allowed)
     if unknown:
         settings = ", ".join(f.name for f in lt.fields) or "none besides name and frozen"

@@ -146,17 +146,19 @@ def _lenet(c, hw, num_classes, width=1.0, batch_norm=False, activation="tanh", d
 
 _register(
     "lenet5", "LeNet-5 (1998)", 1998, "LeNet",
-    "LeNet-5 (1998): designed by Yann LeCun for handwritten digit recognition, it was the first successful CNN. With only 5 layers "
-    "(2 convolutions + 3 fully connected), tanh non-linearities and average pooling ('subsampling') on 32x32 grayscale "
-    "images, it showed that convolutional networks could beat traditional feature engineering. Simplified as usual: "
-    "every C3 map sees all S2 maps, and the output is a Linear layer instead of RBF units.",
+    "LeNet-5 (1998): designed by Yann LeCun for handwritten digit recognition, it was the first successful CNN. "
+    "With only 5 layers (2 convolutions + 3 fully connected), tanh non-linearities and average pooling "
+    "('subsampling') on 32x32 grayscale images, it showed that convolutional networks could beat traditional "
+    "feature engineering. Simplified as usual: every C3 map sees all S2 maps, and the output is a Linear layer "
+    "instead of RBF units.",
     (1, 32, 32), 10, _lenet, {"width": 1.0, "batch_norm": False, "activation": "tanh", "dropout": 0.0},
     paper="LeCun, Bottou, Bengio, Haffner: Gradient-based learning applied to document recognition (1998)",
 )
 _register(
     "lenet5_modern", "LeNet, modern", None, "LeNet",
     "LeNet-5 as it is written today: ReLU instead of tanh, max pooling instead of average pooling, batch norm after "
-    "each convolution, and 28x28 inputs (padding 2 keeps the first feature maps 28x28, as for MNIST). Same 2 + 3 layers.",
+    "each convolution, and 28x28 inputs (padding 2 keeps the first feature maps 28x28, as for MNIST). "
+    "Same 2 + 3 layers.",
     (1, 28, 28), 10, lambda *a, **k: _lenet(*a, **k, modern=True),
     {"width": 1.0, "batch_norm": True, "activation": "relu", "dropout": 0.0},
 )
@@ -167,15 +169,19 @@ _register(
 def _classifier(n_in: int, hidden: int, num_classes: int, activation: str, p: float, dropout_first: bool) -> list[dict]:
     """AlexNet's (dropout first) and VGG's (dropout after each ReLU) three-layer classifiers, index for index."""
     if dropout_first:
-        layers = [dropout(p), linear(n_in, hidden), act(activation), dropout(p), linear(hidden, hidden), act(activation)]
+        layers = [dropout(p), linear(n_in, hidden), act(activation),
+                  dropout(p), linear(hidden, hidden), act(activation)]
     else:
-        layers = [linear(n_in, hidden), act(activation), dropout(p), linear(hidden, hidden), act(activation), dropout(p)]
+        layers = [linear(n_in, hidden), act(activation), dropout(p),
+                  linear(hidden, hidden), act(activation), dropout(p)]
     return layers + [linear(hidden, num_classes)]
 
 
 def _alexnet(c, hw, num_classes, width=1.0, batch_norm=False, activation="relu", dropout_p=0.5):
     feats: list[dict] = []
-    spec = [(64, 11, 4, 2, True), (192, 5, 1, 2, True), (384, 3, 1, 1, False), (256, 3, 1, 1, False), (256, 3, 1, 1, True)]
+    # (out channels, kernel, stride, padding, then max pooling)
+    spec = [(64, 11, 4, 2, True), (192, 5, 1, 2, True), (384, 3, 1, 1, False), (256, 3, 1, 1, False),
+            (256, 3, 1, 1, True)]
     for out, k, s, p, then_pool in spec:
         feats += [conv(_w(out, width), k, s, p)] + ([bn()] if batch_norm else []) + [act(activation)]
         if then_pool:
@@ -211,7 +217,8 @@ def _vgg(c, hw, num_classes, width=1.0, blocks=(1, 1, 2, 2, 2), batch_norm=False
 for _depth, _blocks in VGG_BLOCKS.items():
     for _bn in (False, True):
         _register(
-            f"vgg{_depth}{'_bn' if _bn else ''}", f"VGG-{_depth}{' with batch norm' if _bn else ''} (2014)", 2014, "VGG",
+            f"vgg{_depth}{'_bn' if _bn else ''}", f"VGG-{_depth}{' with batch norm' if _bn else ''} (2014)", 2014,
+            "VGG",
             f"VGGNet showed that depth matters: only stacked 3x3 kernels, here across {_depth} layers. Two 3x3 convs "
             "cover the same receptive field as one 5x5, with fewer parameters and more non-linearity. Uniform and "
             "simple, but heavy: most parameters sit in the classifier, most MACs in the early full-resolution convs."
@@ -236,8 +243,8 @@ def _resnet(c, hw, num_classes, width=1.0, blocks=(2, 2, 2, 2), batch_norm=True,
     """torchvision's ResNet: 7x7 stem, max pool, four stages (64, 128, 256, 512 planes), global pool, fc."""
     stem = [conv(_w(64, width), 7, 2, 3, bias=not batch_norm, name="conv1")] + ([bn("bn1")] if batch_norm else [])
     stem += [act(activation, activation), pool("maxpool", 3, 2, 1, "maxpool")]  # named "relu" for ReLU, as torchvision
-    stages = [_stage(f"layer{i + 1}", block, n, _w(p, width), 1 if i == 0 else 2, residual, "conv", batch_norm, activation)
-              for i, (n, p) in enumerate(zip(blocks, (64, 128, 256, 512)))]
+    stages = [_stage(f"layer{i + 1}", block, n, _w(p, width), 1 if i == 0 else 2, residual, "conv", batch_norm,
+                     activation) for i, (n, p) in enumerate(zip(blocks, (64, 128, 256, 512)))]
     feats = _w(512, width) * (4 if block == "bottleneck" else 1)
     tail = [dropout(dropout_p, "dropout")] if dropout_p > 0 else []
     return stem + stages + [{"type": "adaptive_avgpool", "name": "avgpool", "output": 1},
@@ -246,7 +253,7 @@ def _resnet(c, hw, num_classes, width=1.0, blocks=(2, 2, 2, 2), batch_norm=True,
 
 def _cifar_resnet(c, hw, num_classes, width=1.0, blocks=(3, 3, 3), batch_norm=True, activation="relu", dropout_p=0.0,
                   residual=True):
-    """He et al. 2015, sec. 4.2: 3x3 stem with 16 filters, three stages of basic blocks (16, 32, 64), option A shortcuts."""
+    """He et al. 2015, sec. 4.2: a 3x3 stem of 16 filters, three stages of basic blocks (16, 32, 64), option A."""
     stem = [conv(_w(16, width), 3, 1, 1, bias=not batch_norm, name="conv1")] + ([bn("bn1")] if batch_norm else [])
     stem.append(act(activation, activation))
     stages = [_stage(f"layer{i + 1}", "basic_block", n, _w(p, width), 1 if i == 0 else 2, residual, "pad", batch_norm,
@@ -392,7 +399,8 @@ def model_spec(model: Any, *, num_classes: int | None = None, in_channels: int |
     n = int(num_classes if num_classes is not None else p.num_classes)
     if n < 1 or c < 1:
         raise SpecError("num_classes and in_channels must be at least 1.")
-    args = {"width": k["width"], "batch_norm": k["batch_norm"], "activation": k["activation"], "dropout_p": k["dropout"]}
+    args = {"width": k["width"], "batch_norm": k["batch_norm"], "activation": k["activation"],
+            "dropout_p": k["dropout"]}
     if "blocks" in k:
         args["blocks"] = k["blocks"]
     layers = p.builder(c, tuple(hw), n, **args)
@@ -403,5 +411,5 @@ def model_spec(model: Any, *, num_classes: int | None = None, in_channels: int |
 
 def build_model(model: Any, *, num_classes: int | None = None, in_channels: int | None = None,
                 input_size: Any = None, **knobs) -> nn.Module:
-    """The ``nn.Module`` for ``model`` (same arguments as ``model_spec``); ValueError with a sentence if it cannot work."""
+    """The ``nn.Module`` for ``model`` (arguments as ``model_spec``); ValueError with a sentence if it cannot work."""
     return build(model_spec(model, num_classes=num_classes, in_channels=in_channels, input_size=input_size, **knobs))

@@ -13,8 +13,17 @@ from dataclasses import replace
 import streamlit as st
 
 from playground.archlab import (
-    ArchConfig, config_spec, default_layer, display_value, edit, get_layer, outline, path_of, preset_config,
-    set_setting, with_layers,
+    ArchConfig,
+    config_spec,
+    default_layer,
+    display_value,
+    edit,
+    get_layer,
+    outline,
+    path_of,
+    preset_config,
+    set_setting,
+    with_layers,
 )
 from playground.blocks import ACTIVATIONS
 from playground.spec import LAYER_TYPES, Field, SpecError, compact, load_spec
@@ -199,10 +208,13 @@ def layer_editor(spec: dict) -> None:
     if layer is not None:
         siblings = len(get_layer(spec["layers"], path[:-1])["layers"]) if len(path) > 1 else len(spec["layers"])
         c = st.columns(3)
-        c[0].button("Up", icon=":material/arrow_upward:", key=f"{NS}_up", on_click=_on_edit, args=("up",), disabled=path[-1] == 0, width="stretch")
-        c[1].button("Down", icon=":material/arrow_downward:", key=f"{NS}_down", on_click=_on_edit, args=("down",), disabled=path[-1] >= siblings - 1,
+        c[0].button("Up", icon=":material/arrow_upward:", key=f"{NS}_up", on_click=_on_edit, args=("up",),
+                    disabled=path[-1] == 0, width="stretch")
+        c[1].button("Down", icon=":material/arrow_downward:", key=f"{NS}_down", on_click=_on_edit, args=("down",),
+                    disabled=path[-1] >= siblings - 1,
                     width="stretch")
-        c[2].button("Remove", icon=":material/delete:", key=f"{NS}_remove", on_click=_on_edit, args=("remove",), width="stretch")
+        c[2].button("Remove", icon=":material/delete:", key=f"{NS}_remove", on_click=_on_edit, args=("remove",),
+                    width="stretch")
         lt = LAYER_TYPES[layer["type"]]
         st.caption(f"**{lt.title}** (`{lt.torch}`): {lt.blurb}")
         pkey = "_".join(map(str, path))

@@ -24,7 +24,8 @@ def parse_input(text: str) -> tuple[int, int, int]:
         if len(vals) != 3 or min(vals) < 1:
             raise ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--input wants CxHxW, three whole numbers like 3x224x224, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--input wants CxHxW, three whole numbers like 3x224x224, not {text!r}") from None
     return vals  # type: ignore[return-value]
 
 
@@ -72,7 +73,8 @@ def format_table(s: Summary) -> str:
     out += [
         f"Output shape:     {_shape(s.output_shape)}",
         f"Parameters:       {s.total_params:,} (trainable {s.trainable_params:,}, frozen {s.frozen_params:,})",
-        f"MACs per image:   {s.total_macs:,} ({s.total_macs / 1e9:.3f} G); FLOPs = 2 x MACs = {s.total_flops / 1e9:.3f} G",
+        f"MACs per image:   {s.total_macs:,} ({s.total_macs / 1e9:.3f} G); "
+        f"FLOPs = 2 x MACs = {s.total_flops / 1e9:.3f} G",
         f"Receptive field:  {_pair(s.receptive_field)} pixels (RF = the input patch one output value sees; "
         "'all' after the flatten)",
     ]

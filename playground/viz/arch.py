@@ -105,8 +105,8 @@ def diagram_graph(summary: Summary, detail: str = "auto") -> tuple[list[Node], l
                 continue
             if r.block and r.block not in starts:
                 starts[r.block] = len(nodes) - 1  # the node feeding the block
-            nodes.append(Node(r.name, "+" if r.kind == "add" else f"{r.name}  ·  {describe(r)}", r.kind, r.output_shape,
-                              _hover(r)))
+            label = "+" if r.kind == "add" else f"{r.name}  ·  {describe(r)}"
+            nodes.append(Node(r.name, label, r.kind, r.output_shape, _hover(r)))
             if r.kind == "add":
                 arcs.append((starts[r.block], len(nodes) - 1, _skip_label(skips.get(r.block, []))))
         return nodes, arcs
@@ -126,20 +126,20 @@ def network_diagram(summary: Summary, detail: str = "auto") -> go.Figure:
     for i, nd in enumerate(nodes):
         y = -i
         if nd.kind == "add":
-            shapes.append(dict(type="circle", x0=-0.22, x1=0.22, y0=y - 0.22, y1=y + 0.22, line=dict(color="#1f2430", width=1.5),
-                               fillcolor="#ffffff"))
+            shapes.append(dict(type="circle", x0=-0.22, x1=0.22, y0=y - 0.22, y1=y + 0.22,
+                               line=dict(color="#1f2430", width=1.5), fillcolor="#ffffff"))
             notes.append(dict(x=0, y=y, text="<b>+</b>", showarrow=False, font=dict(size=15)))
         else:
             shapes.append(dict(type="rect", x0=-HALF_W, x1=HALF_W, y0=y - BOX_H / 2, y1=y + BOX_H / 2,
-                               line=dict(color="rgba(31,36,48,0.35)", width=1), fillcolor=COLORS.get(nd.kind, "#dddddd"),
-                               layer="below"))
+                               line=dict(color="rgba(31,36,48,0.35)", width=1),
+                               fillcolor=COLORS.get(nd.kind, "#dddddd"), layer="below"))
             notes.append(dict(x=0, y=y, text=nd.label, showarrow=False, font=dict(size=12, color="#1f2430")))
         if i + 1 < len(nodes):
             top = y - (0.22 if nd.kind == "add" else BOX_H / 2)
             bottom = -(i + 1) + (0.22 if nodes[i + 1].kind == "add" else BOX_H / 2)
             shapes.append(dict(type="line", x0=0, x1=0, y0=top, y1=bottom, line=dict(color="#1f2430", width=1.2)))
-            notes.append(dict(x=-0.06, y=(top + bottom) / 2, text=shape_text(nd.shape), showarrow=False, xanchor="right",
-                              font=dict(size=10, color="#5a5f6b")))
+            notes.append(dict(x=-0.06, y=(top + bottom) / 2, text=shape_text(nd.shape), showarrow=False,
+                              xanchor="right", font=dict(size=10, color="#5a5f6b")))
     for a, b, label in arcs:
         ya, yb = -a, -b
         x0 = HALF_W if nodes[a].kind != "add" else 0.22
@@ -195,11 +195,13 @@ def receptive_field_chart(summary: Summary) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = list(range(1, len(rows) + 1))
     names = [r.name for r in rows]
-    fig.add_trace(go.Scatter(x=x, y=[r.receptive_field[0] for r in rows], mode="lines+markers", name="receptive field (height)",
+    fig.add_trace(go.Scatter(x=x, y=[r.receptive_field[0] for r in rows], mode="lines+markers",
+                             name="receptive field (height)",
                              line=dict(color="#ff6f3c", width=2.5), customdata=names,
                              hovertemplate="%{customdata}<br>receptive field %{y} px<extra></extra>"))
     if any(r.receptive_field[0] != r.receptive_field[1] for r in rows):
-        fig.add_trace(go.Scatter(x=x, y=[r.receptive_field[1] for r in rows], mode="lines", name="receptive field (width)",
+        fig.add_trace(go.Scatter(x=x, y=[r.receptive_field[1] for r in rows], mode="lines",
+                                 name="receptive field (width)",
                                  line=dict(color="#ff6f3c", dash="dot")))
     fig.add_trace(go.Scatter(x=x, y=[r.jump[0] for r in rows], mode="lines", name="jump (input pixels between outputs)",
                              line=dict(color="#4c78a8", width=1.5, shape="hv"), customdata=names,

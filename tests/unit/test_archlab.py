@@ -7,8 +7,17 @@ from dataclasses import replace
 import pytest
 
 from playground.archlab import (
-    ArchConfig, config_from_query, config_query, config_spec, default_layer, edit, outline, parse_value, preset_config,
-    set_setting, with_layers,
+    ArchConfig,
+    config_from_query,
+    config_query,
+    config_spec,
+    default_layer,
+    edit,
+    outline,
+    parse_value,
+    preset_config,
+    set_setting,
+    with_layers,
 )
 from playground.spec import LAYER_TYPES, SpecError, trace
 from playground.zoo import MODELS, model_spec
@@ -63,7 +72,8 @@ def test_every_new_layer_type_can_be_added_after_a_conv():
         layers, _ = edit([default_layer("conv")], "append", (), default_layer(kind))
         tr = trace({"input": [3, 32, 32], "layers": layers}, raise_errors=False)
         assert tr.error is None or kind == "linear", kind  # a linear needs a flatten first: explained, not crashed
-    assert [label for _, label in outline(model_spec("resnet18")["layers"])][4] == "layer1 · stage: 2 x basic_block(64), stride 1"
+    labels = [label for _, label in outline(model_spec("resnet18")["layers"])]
+    assert labels[4] == "layer1 · stage: 2 x basic_block(64), stride 1"
 
 
 @pytest.mark.parametrize("field, raw, value", [

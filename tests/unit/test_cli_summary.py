@@ -73,7 +73,8 @@ def test_a_json_spec_file_is_a_model_too(run, tmp_path):
 
 @pytest.mark.parametrize("argv, words", [
     (["summary", "resnet51"], "error: Unknown model 'resnet51'. Choose one of: simplecnn"),
-    (["summary", "alexnet", "--input", "3x32x32"], "error: Layer features.12 (MaxPool2d): a 3 window does not fit the 1x1 input"),
+    (["summary", "alexnet", "--input", "3x32x32"],
+     "error: Layer features.12 (MaxPool2d): a 3 window does not fit the 1x1 input"),
     (["summary", "resnet18", "--input", "3x224"], "--input wants CxHxW"),
     (["summary", "missing.json"], "error: No spec file at 'missing.json'"),
 ])
@@ -90,5 +91,5 @@ def test_a_broken_spec_file_is_explained(run, tmp_path):
     save_spec(spec, path)
     status, _, err = run("summary", str(path))
     assert status == 2
-    assert err == "error: Layer classifier (Linear) expects 64 inputs, it gets 128: set in_features=128, or change the " \
-                  "layers before it so they produce 64.\n"
+    assert err == ("error: Layer classifier (Linear) expects 64 inputs, it gets 128: set in_features=128, "
+                   "or change the layers before it so they produce 64.\n")

@@ -14,7 +14,8 @@ EVERYTHING = {
     "name": "kitchen sink", "input": [3, 20, 24],
     "layers": [
         {"type": "sequential", "name": "stem", "layers": [
-            {"type": "conv", "name": "conv", "out_channels": 8, "kernel": [3, 5], "padding": "same", "dilation": [1, 2]},
+            {"type": "conv", "name": "conv", "out_channels": 8, "kernel": [3, 5], "padding": "same",
+             "dilation": [1, 2]},
             {"type": "batchnorm", "name": "norm", "eps": 1e-3, "momentum": 0.2},
             {"type": "activation", "name": "act", "fn": "leaky_relu", "inplace": True}]},
         {"type": "conv", "name": "grouped", "out_channels": 8, "kernel": 3, "groups": 4, "bias": False, "frozen": True},
@@ -49,7 +50,8 @@ def _same_model(spec: dict, real: bool) -> None:
             theirs, ours = cls(), build(spec)
     else:
         theirs, ours = cls(), build(spec)
-    assert [(k, v.shape) for k, v in theirs.state_dict().items()] == [(k, v.shape) for k, v in ours.state_dict().items()]
+    assert [(k, v.shape) for k, v in theirs.state_dict().items()] == \
+        [(k, v.shape) for k, v in ours.state_dict().items()]
     assert [p.requires_grad for p in theirs.parameters()] == [p.requires_grad for p in ours.parameters()]
     if real:
         with torch.no_grad():

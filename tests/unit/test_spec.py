@@ -77,7 +77,7 @@ def _randomize(model: nn.Module, seed: int = 0) -> None:
 
 
 def test_simplecnn_is_the_articles_model(article):
-    """The article: SimpleCNN maps [8, 3, 32, 32] to [8, 10]; its state_dict loads into ours and gives the same output."""
+    """The article: SimpleCNN maps [8, 3, 32, 32] to [8, 10]; its state_dict loads into ours, same output."""
     theirs = article["SimpleCNN"]()
     _randomize(theirs)
     ours = build_model("simplecnn")
@@ -139,14 +139,16 @@ def test_conv_after_flatten_and_kernel_too_big_are_explained():
     err = _error({"input": [3, 8, 8], "layers": [{"type": "sequential", "name": "features", "layers": [
         {"type": "conv", "out_channels": 4, "kernel": 3}, {"type": "maxpool", "kernel": 2},
         {"type": "conv", "out_channels": 4, "kernel": 5}]}]})
-    assert str(err).startswith("Layer features.2 (Conv2d): the kernel spans 5 pixels but the padded input height is only")
+    assert str(err).startswith("Layer features.2 (Conv2d): the kernel spans 5 pixels but the padded input height "
+                               "is only")
     assert err.item == (0, 2)
 
 
 def test_explicit_channel_counts_that_disagree_are_explained():
     err = _error({"input": [1, 8, 8], "layers": [{"type": "conv", "in_channels": 3, "out_channels": 4}]})
     assert "expects 3 input channels, it gets 1: set in_channels=1" in str(err)
-    err = _error({"input": [3, 8, 8], "layers": [{"type": "conv", "out_channels": 4}, {"type": "batchnorm", "num_features": 8}]})
+    err = _error({"input": [3, 8, 8], "layers": [{"type": "conv", "out_channels": 4},
+                                                 {"type": "batchnorm", "num_features": 8}]})
     assert "expects 8 channels, it gets 4: set num_features=4" in str(err)
 
 
@@ -154,7 +156,8 @@ def test_explicit_channel_counts_that_disagree_are_explained():
     ({"type": "convv"}, "unknown layer type 'convv'. Use one of: conv, batchnorm"),
     ({"type": "conv", "kernal": 3}, "has no setting 'kernal'. Its settings: in_channels, out_channels, kernel"),
     ({"type": "conv", "kernel": "big"}, "kernel must be a whole number from 1 to 1024 or a pair [h, w], not 'big'"),
-    ({"type": "conv", "padding": "full"}, "padding must be a whole number from 0 to 1024, a pair [h, w], 'same' or 'valid'"),
+    ({"type": "conv", "padding": "full"},
+     "padding must be a whole number from 0 to 1024, a pair [h, w], 'same' or 'valid'"),
     ({"type": "dropout", "p": 1.5}, "p must be a number from 0 to 1, not 1.5"),
     ({"type": "activation", "fn": "swish"}, "fn must be one of relu, leaky_relu"),
     ({"type": "conv", "name": "forward"}, "'forward' cannot be a module name"),

@@ -13,7 +13,7 @@ import torch
 import torchinfo
 from torch.utils.flop_counter import FlopCounterMode
 
-from playground.spec import build, trace
+from playground.spec import build
 from playground.summary import BYTES, group_rows, summarize
 from playground.zoo import MODELS, build_model, model_spec, preset_info
 
@@ -147,7 +147,8 @@ def test_training_memory_adds_up_and_warns_when_it_will_not_fit():
     assert m.fits is None and m.warning() is None
     small = s.memory(64, "adam", device_bytes=4 * 2**30, device_label="a 4 GiB GPU")
     assert small.fits is False
-    assert small.warning().startswith("Training at batch size 64 needs about") and "lower the batch size" in small.warning()
+    assert small.warning().startswith("Training at batch size 64 needs about")
+    assert "lower the batch size" in small.warning()
     assert s.memory(2, "adam", device_bytes=80 * 2**30).fits is True
 
 

@@ -9,8 +9,10 @@ from playground.summary import summarize
 from playground.viz.arch import diagram_graph, network_diagram, params_macs_chart, receptive_field_chart
 
 
-@pytest.mark.parametrize("name, detail, arcs", [("resnet50", "auto", 16), ("resnet20", "layers", 9),
-                                                ("resnet20", "blocks", 9), ("plain20", "auto", 0), ("simplecnn", "auto", 0)])
+@pytest.mark.parametrize("name, detail, arcs", [
+    ("resnet50", "auto", 16), ("resnet20", "layers", 9), ("resnet20", "blocks", 9), ("plain20", "auto", 0),
+    ("simplecnn", "auto", 0),
+])
 def test_one_arc_per_skip_connection(name, detail, arcs):
     fig = network_diagram(summarize(name), detail)
     assert len([s for s in fig.layout.shapes if s.type == "path"]) == arcs
