@@ -23,4 +23,11 @@ PAGES: list[PageEntry] = [
         "MACs and receptive field. See the kernel slide over the input, filter your own photo, and test "
         "how pooling buys translation invariance.",
     ),
+    PageEntry(
+        "pages/arch_lab.py", "Architecture Lab", ":material/account_tree:", "architecture",
+        "Start from SimpleCNN, LeNet-5, AlexNet, VGG or ResNet (or nothing), add and edit layers and blocks, and "
+        "read the exact table: shapes, parameters, MACs, memory and receptive field, with the network drawn and "
+        "skip connections as arcs. Export the PyTorch code or share a link.",
+        section="Build",
+    ),
 ]

@@ -16,6 +16,7 @@ import sys
 # Modules that contribute a sub-command, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "playground.cli.conv",
+    "playground.cli.summary",
 ]
 
 

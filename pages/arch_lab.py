@@ -1,0 +1,51 @@
+"""Architecture Lab: start from a preset or nothing, edit layers and blocks, read the exact table, export."""
+
+import streamlit as st
+
+from playground.archlab import ArchConfig, config_from_query, config_query, config_spec
+from ui import arch_editor, arch_views, state
+
+NS, WIDGETS = arch_editor.NS, arch_editor.WIDGETS
+
+st.title("Architecture Lab")
+st.caption(
+    "Every model here, from LeNet-5 to ResNet-152, is a list of layers you can change. The table follows every "
+    "edit at once: shapes, parameters, MACs, memory and receptive field, computed from the layers without running "
+    "them. The address bar always holds this model: copy it to share."
+)
+
+if f"_{NS}_config" not in st.session_state:  # first visit: the link is relative to its preset's defaults
+    cfg, problems = config_from_query(st.query_params.to_dict())
+    st.session_state[f"_{NS}_config"] = cfg
+    for p in problems:
+        st.warning(p)
+cfg = state.restore(ArchConfig, NS, WIDGETS)
+arch_editor.show_flash()
+arch_editor.model_picker(cfg)
+cfg = state.read(cfg, NS, WIDGETS)
+spec, problems = config_spec(cfg)
+for p in problems:
+    st.warning(p)
+summary = arch_views.summarize_spec(spec, int(cfg.batch_size))
+
+editor, results = st.columns([2, 3], gap="large")
+with editor:
+    st.subheader("Layers")
+    arch_editor.layer_editor(spec)
+with results:
+    st.subheader("Totals")
+    arch_views.totals(summary)
+    st.subheader("Training memory")
+    arch_views.memory(summary)
+
+st.subheader("Layer by layer")
+arch_views.broken(summary)
+arch_views.table(summary, cfg)
+st.subheader("Pictures")
+arch_views.plots(summary, spec)
+st.subheader("Export and share")
+cfg = state.read(cfg, NS, WIDGETS)
+arch_views.export(summary, spec, cfg)
+st.session_state[f"_{NS}_config"] = cfg
+if st.query_params.to_dict() != config_query(cfg):
+    st.query_params.from_dict(config_query(cfg))
