@@ -154,9 +154,14 @@ def normalize_spec(obj: Any) -> dict:
     return {"steps": out}
 
 
-def to_json(spec: dict, indent: int | None = 2) -> str:
-    """The spec as JSON text (what the studio downloads and the CLI reads)."""
-    return json.dumps(normalize_spec(spec), indent=indent)
+def to_json(spec: Any, indent: int | None = 2) -> str:
+    """The spec as JSON text (what the studio downloads and the CLI reads): one line per step."""
+    steps = load_pipeline(spec)["steps"]
+    if indent is None:
+        return json.dumps({"steps": steps}, separators=(",", ":"))
+    pad = " " * indent
+    lines = [f"{pad}{pad}{json.dumps(s)}" for s in steps]
+    return "{\n" + f'{pad}"steps": [' + ("\n" + ",\n".join(lines) + f"\n{pad}" if lines else "") + "]\n}\n"
 
 
 # -- presets -------------------------------------------------------------------------------------

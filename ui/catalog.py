@@ -23,4 +23,9 @@ PAGES: list[PageEntry] = [
         "MACs and receptive field. See the kernel slide over the input, filter your own photo, and test "
         "how pooling buys translation invariance.",
     ),
+    PageEntry(
+        "pages/augment_studio.py", "Augmentation Studio", ":material/auto_fix_high:", "augment",
+        "Build a torchvision augmentation pipeline (the article's, a standard recipe or your own), see 16 random "
+        "draws on your own photos, step through each transform, mix a batch with MixUp/CutMix, and export the code.",
+    ),
 ]

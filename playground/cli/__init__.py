@@ -15,7 +15,7 @@ import sys
 
 # Modules that contribute a sub-command, in the order ``--help`` lists them.
 COMMAND_MODULES = [
-    "playground.cli.conv",
+    "playground.cli.augment",
 ]
 
 
