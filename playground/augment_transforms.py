@@ -130,11 +130,11 @@ for _info in [
     TransformInfo("RandomHorizontalFlip", "Geometry", "Mirror left-right.", (_p(),)),
     TransformInfo("RandomVerticalFlip", "Geometry", "Mirror top-bottom.", (_p(),)),
     TransformInfo("RandomRotation", "Geometry", "Rotate by a random angle in [-degrees, degrees].",
-                  (Param("degrees", "float", 15.0, 0.0, 180.0, 1.0, help="Largest rotation either way, in degrees."),
+                  (Param("degrees", "int", 15, 0, 180, 1, help="Largest rotation either way, in degrees."),
                    _interp("nearest"), Param("expand", "bool", False, help="Grow the canvas so no corner is cut off (changes the size).")),
                   ),
     TransformInfo("RandomAffine", "Geometry", "Random rotation, shift, zoom and shear in one go.",
-                  (Param("degrees", "float", 0.0, 0.0, 180.0, 1.0, help="Largest rotation either way (0: none)."),
+                  (Param("degrees", "int", 0, 0, 180, 1, help="Largest rotation either way (0: none)."),
                    Param("translate", "pair", [0.1, 0.1], 0.0, 1.0, 0.01, optional=True,
                          help="Largest shift as a fraction of width and of height."),
                    Param("scale", "range", None, 0.1, 3.0, 0.05, optional=True, on_value=[0.9, 1.1], help="Zoom factor range."),
@@ -248,8 +248,6 @@ def _python_value(p: Param, v: Any) -> Any:
         return int(v) if not isinstance(v, (list, tuple)) else tuple(int(x) for x in v)
     if p.kind == "floats":
         return [float(x) for x in v]
-    if p.name == "interpolation":
-        return v2.InterpolationMode(v)
     if p.name == "policy":
         return v2.AutoAugmentPolicy(v)
     if p.kind == "int":
