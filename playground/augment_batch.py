@@ -119,6 +119,14 @@ def _random_crop(kw: dict) -> Op:
     return op
 
 
+def shift_batch(x: Tensor, tx: Tensor, ty: Tensor) -> Tensor:
+    """Move sample b of ``x`` (B, C, H, W) right by tx[b] and down by ty[b] whole pixels, filling with 0."""
+    B, _, H, W = x.shape
+    px, py = int(tx.abs().max()) if B else 0, int(ty.abs().max()) if B else 0
+    padded = torch.nn.functional.pad(x, (px, px, py, py))  # zeros, as v2's default fill
+    return crop_batch(padded, py - ty, px - tx, H, W)  # out(y, x) = in(y - ty, x - tx)
+
+
 def _translate(kw: dict) -> Op | None:
     # Only a pure shift is batched: with no rotation, zoom or shear v2.RandomAffine moves pixels by whole
     # numbers (tx, ty are rounded) and fills with 0, whatever the interpolation.
@@ -133,9 +141,7 @@ def _translate(kw: dict) -> Op | None:
         u = torch.rand(B, 2, device=x.device)
         tx = torch.round(u[:, 0] * 2 * max_dx - max_dx).long()  # round half to even, like Python's round
         ty = torch.round(u[:, 1] * 2 * max_dy - max_dy).long()
-        px, py = int(math.ceil(max_dx)) + 1, int(math.ceil(max_dy)) + 1
-        padded = torch.nn.functional.pad(x, (px, px, py, py))  # zeros, as v2's default fill
-        return crop_batch(padded, py - ty, px - tx, H, W)  # out(y, x) = in(y - ty, x - tx)
+        return shift_batch(x, tx, ty)
 
     return op
 
@@ -221,48 +227,57 @@ def _hue(x: Tensor, f: Tensor) -> Tensor:
     return F.to_dtype(_hsv_to_rgb(torch.stack((h, s, v), dim=-3)), x.dtype, scale=True)
 
 
+_JITTER_FNS = (_brightness, _contrast, _saturation, _hue)  # v2.ColorJitter's fn_idx order
+
+
+def jitter_params(x: Tensor, ranges: list) -> tuple[Tensor, list[Tensor | None]]:
+    """Per-sample ColorJitter draws: an order of the four operations (B, 4) and each factor (B,) or None (off).
+
+    Sorting uniform noise gives a uniform random permutation per sample, as v2's torch.randperm(4) per call.
+    """
+    order = torch.argsort(torch.rand(x.shape[0], 4, device=x.device), dim=1)
+    return order, [None if r is None else _uniform(x, r[0], r[1]) for r in ranges]
+
+
+def jitter_apply(x: Tensor, order: Tensor, factors: list[Tensor | None]) -> Tensor:
+    """Apply brightness/contrast/saturation/hue to each sample in its own order with its own factors."""
+    for pos in range(4):
+        for k, fn in enumerate(_JITTER_FNS):
+            if factors[k] is None:
+                continue
+            idx = (order[:, pos] == k).nonzero().flatten()  # the samples whose pos-th operation is k
+            if idx.numel():
+                x = x.index_copy(0, idx, fn(x.index_select(0, idx), factors[k][idx]))
+    return x
+
+
 def _color_jitter(kw: dict) -> Op:
     from torchvision.transforms import v2
 
     t = v2.ColorJitter(**kw)  # its checked (min, max) ranges; None where a factor is off
     ranges = [t.brightness, t.contrast, t.saturation, t.hue]
-    fns = [_brightness, _contrast, _saturation, _hue]
+    return lambda x: jitter_apply(x, *jitter_params(x, ranges))
 
-    def op(x: Tensor) -> Tensor:
-        B = x.shape[0]
-        order = torch.argsort(torch.rand(B, 4, device=x.device), dim=1)  # a uniform random permutation per sample
-        factors = [None if r is None else _uniform(x, r[0], r[1]) for r in ranges]
-        for pos in range(4):
-            for k in range(4):
-                if factors[k] is None:
-                    continue
-                idx = (order[:, pos] == k).nonzero().flatten()
-                if idx.numel():
-                    x = x.index_copy(0, idx, fns[k](x.index_select(0, idx), factors[k][idx]))
-        return x
 
-    return op
+def blur_batch(x: Tensor, kernel_size: int, sigma: Tensor) -> Tensor:
+    """v2.functional.gaussian_blur with one sigma per sample: ``x`` (B, C, H, W), ``sigma`` (B,)."""
+    B, C = x.shape[:2]
+    k = int(kernel_size)
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    lim = (k - 1) / (2.0 * math.sqrt(2.0))
+    grid = torch.linspace(-lim, lim, steps=k, dtype=dtype, device=x.device)
+    k1 = torch.softmax(grid.view(1, -1).div(sigma.view(-1, 1).to(dtype)).pow(2).neg(), dim=1)  # (B, k), as v2's
+    k2 = k1.unsqueeze(-1) * k1.unsqueeze(1)  # (B, k, k): the outer product, as v2's 2-D kernel
+    weight = k2.repeat_interleave(C, dim=0).unsqueeze(1)  # (B*C, 1, k, k): one depthwise filter per sample-channel
+    out = x if x.is_floating_point() else x.to(torch.float32)
+    out = torch.nn.functional.pad(out.reshape(1, B * C, *x.shape[-2:]), [k // 2] * 4, mode="reflect")
+    out = torch.nn.functional.conv2d(out, weight, groups=B * C).reshape(x.shape)
+    return out if x.is_floating_point() else out.round_().to(x.dtype)
 
 
 def _gaussian_blur(kw: dict) -> Op:
-    k = int(kw["kernel_size"])
     lo, hi = kw["sigma"]
-
-    def op(x: Tensor) -> Tensor:
-        B, C = x.shape[:2]
-        sigma = _uniform(x, lo, hi).to(torch.float32)
-        dtype = x.dtype if x.is_floating_point() else torch.float32
-        lim = (k - 1) / (2.0 * math.sqrt(2.0))
-        grid = torch.linspace(-lim, lim, steps=k, dtype=dtype, device=x.device)
-        k1 = torch.softmax(grid.view(1, -1).div(sigma.view(-1, 1).to(dtype)).pow(2).neg(), dim=1)  # (B, k)
-        k2 = k1.unsqueeze(-1) * k1.unsqueeze(1)  # (B, k, k): outer product, as v2's 2-D kernel
-        weight = k2.repeat_interleave(C, dim=0).unsqueeze(1)  # (B*C, 1, k, k)
-        out = x if x.is_floating_point() else x.to(torch.float32)
-        out = torch.nn.functional.pad(out.reshape(1, B * C, *x.shape[-2:]), [k // 2] * 4, mode="reflect")
-        out = torch.nn.functional.conv2d(out, weight, groups=B * C).reshape(x.shape)
-        return out if x.is_floating_point() else out.round_().to(x.dtype)
-
-    return op
+    return lambda x: blur_batch(x, kw["kernel_size"], _uniform(x, lo, hi))
 
 
 def _erasing(kw: dict) -> Op:
