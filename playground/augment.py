@@ -206,7 +206,7 @@ PIPELINES.register("cifar", Preset(
     "CIFAR standard", "Random crop 32 with 4 pixels of padding and a horizontal flip: the classic CIFAR-10 recipe.",
     [make_step("RandomCrop", size=32, padding=4), make_step("RandomHorizontalFlip", p=0.5), make_step("ToTensor"),
      make_step("Normalize", mean=CIFAR_MEAN, std=CIFAR_STD)],
-    max_side=32,
+    max_side=48,  # shrink a photo to about CIFAR's scale (48x32 or so) so the 32x32 crop shows most of it
 ))
 PIPELINES.register("imagenet-train", Preset(
     "ImageNet standard: training", "RandomResizedCrop(224) and a flip, as torchvision's ImageNet reference trains.",

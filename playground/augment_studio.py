@@ -15,7 +15,7 @@ from playground.augment import PIPELINES, PipelineError, normalize_spec
 from playground.augment_transforms import TRANSFORMS
 
 GRID_SIZES = (4, 8, 16, 32)
-MAX_SIDES = (32, 64, 128, 256, 512, 1024, 2048)
+MAX_SIDES = (32, 48, 64, 128, 256, 512, 1024, 2048)
 DEFAULT_PRESET = "article-train"
 
 
