@@ -80,7 +80,8 @@ def load_image(path, max_side=MAX_SIDE):
     """Decode a photo as the studio does: EXIF orientation, RGB (transparency on white), downscaled once."""
     im = Image.open(path)
     if max_side and max(im.size) > max_side and im.format == "JPEG":
-        im.draft("RGB", (max_side, max_side))  # decode JPEGs at a reduced scale, as the studio does
+        scale = max_side / max(im.size)  # decode JPEGs at a reduced scale, as the studio does
+        im.draft("RGB", (max(1, int(im.width * scale)), max(1, int(im.height * scale))))
     im = ImageOps.exif_transpose(im)
     if im.mode in ("RGBA", "LA", "PA", "P") and (im.mode != "P" or "transparency" in im.info):
         im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))

@@ -10,7 +10,7 @@ paths, decoded once by the caller.
 Seeding touches torch's global generator, which every thread of a process
 shares; draws hold a lock and restore the generator afterwards, so two people
 previewing at once still get reproducible grids and nobody else's random
-stream moves.
+stream moves. Draws run on one torch thread (see ``seeded``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,24 @@ _RNG_LOCK = threading.Lock()
 
 @contextmanager
 def seeded(seed: int):
-    """Run a block with torch's global generator seeded to ``seed``; restores it afterwards."""
+    """Run a block with torch's global generator seeded to ``seed``; restores it afterwards.
+
+    The block also runs on one intra-op thread: previews are many small ops on small
+    tensors, where OpenMP threads cost more than they bring (and on a busy machine they
+    spin against other processes: a 16-sample grid took 2.9 s with two threads and
+    0.18 s with one, see bench/bench_augment.py). The lock makes this safe between
+    sessions; results do not depend on the thread count.
+    """
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        yield
+        threads = torch.get_num_threads()
+        if threads != 1:
+            torch.set_num_threads(1)
+        try:
+            torch.manual_seed(int(seed))
+            yield
+        finally:
+            if threads != 1:
+                torch.set_num_threads(threads)
 
 
 def image_tensor(pil_image) -> torch.Tensor:

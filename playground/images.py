@@ -128,7 +128,9 @@ def load_image(data: bytes, name: str = "upload", max_side: int | None = DEFAULT
             im.seek(0)
             orientation = im.getexif().get(0x0112, 1)
             if max_side and max(w, h) > max_side and fmt == "JPEG":
-                im.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale: far less memory
+                # Decode at 1/2, 1/4 or 1/8 scale, the smallest still covering the final size: far less work.
+                scale = max_side / max(w, h)
+                im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
             im.load()
             im = ImageOps.exif_transpose(im) or im
             if orientation in _ORIENTATIONS:
