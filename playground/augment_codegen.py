@@ -72,7 +72,8 @@ def call_source(step: dict) -> list[str]:
 
 def step_source(step: dict) -> str:
     """One step as a short expression (for labels): ``RandomCrop(32, padding=4)``."""
-    return " + ".join(c.removeprefix("v2.") for c in call_source(step))
+    text = " + ".join(c.removeprefix("v2.") for c in call_source(step))
+    return text.replace(", num_classes=NUM_CLASSES", "").replace("num_classes=NUM_CLASSES", "")
 
 
 _LOADER = '''

@@ -200,12 +200,12 @@ def step_rows(steps: list[dict], problem_steps: dict[int, str]) -> None:
         info = TRANSFORMS.get(step["name"])
         with st.container(border=True, key=f"{NS}_row_{i}", gap="small"):
             with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-                st.checkbox(step["name"], key=_k(i, "on"), width="stretch", help=f"Step {i + 1}: switch it on or off")
+                st.checkbox(step["name"], key=_k(i, "on"), width="stretch")
                 mark = {"error": ":material/error:", "warning": ":material/warning:"}.get(problem_steps.get(i, ""))
                 if mark:
                     st.markdown(f":{'red' if problem_steps[i] == 'error' else 'orange'}[{mark}]", width="content")
                 with st.popover("", icon=":material/tune:", disabled=not info.params, key=f"{NS}_pop_{i}",
-                                help="Parameters"):
+                                help="Parameters", type="tertiary"):
                     st.markdown(f"**{step['name']}**: {info.summary}")
                     for p in info.params:
                         _param_widget(i, p)

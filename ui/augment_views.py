@@ -208,7 +208,9 @@ def mix(cfg: StudioConfig, spec: dict, photos: list[Photo], add_step) -> None:
         st.error(str(exc))
         return
     st.caption(f"A batch of {n}: each photo is its own class ({len(classes)} classes). Sample i is augmented with "
-               "seed + i, then the batch is mixed after torch.manual_seed(seed). Under each picture: its soft label.")
+               "seed + i, then the batch is mixed after torch.manual_seed(seed): MixUp blends each image with its "
+               "neighbour using one weight per batch, CutMix pastes one box per batch. Under each picture: its soft "
+               "label, the training target.")
     norm = ap.last_normalize(spec)
     for i in range(n):
         if i % 4 == 0:
