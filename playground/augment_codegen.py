@@ -19,7 +19,7 @@ import torch
 
 from playground.augment import load_pipeline, normalize_spec
 from playground.augment_transforms import TRANSFORMS, step_kwargs
-from playground.images import DEFAULT_MAX_SIDE
+from playground.augment_preview import PREVIEW_MAX_SIDE
 
 
 def literal(v: Any) -> str:
@@ -129,7 +129,7 @@ if __name__ == "__main__":
 '''
 
 
-def pipeline_source(spec: Any, n: int = 16, seed: int = 0, max_side: int | None = DEFAULT_MAX_SIDE,
+def pipeline_source(spec: Any, n: int = 16, seed: int = 0, max_side: int | None = PREVIEW_MAX_SIDE,
                     num_classes: int = 10) -> str:
     """A runnable Python module for ``spec`` (see the module docstring for what it defines)."""
     spec = normalize_spec(load_pipeline(spec))

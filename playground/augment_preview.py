@@ -26,6 +26,7 @@ from playground.augment import PipelineError, build_transform, check, per_image_
 from playground.augment_transforms import TRANSFORMS, build_step
 
 _RNG_LOCK = threading.Lock()
+PREVIEW_MAX_SIDE = 1024  # photos are downscaled once on arrival so neither side exceeds this (studio, CLI, export)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from playground.augment import PIPELINES, PipelineError, normalize_spec
+from playground.augment_preview import PREVIEW_MAX_SIDE
 from playground.augment_transforms import TRANSFORMS
 
 GRID_SIZES = (4, 8, 16, 32)
@@ -48,7 +49,7 @@ class StudioConfig:
     sample: str = "chelsea.png"  # bundled photo used when nothing is uploaded
     n: int = 16  # grid size
     seed: int = 0
-    max_side: int = 1024  # photos are downscaled once on arrival so neither side exceeds this
+    max_side: int = PREVIEW_MAX_SIDE  # photos are downscaled once on arrival so neither side exceeds this
     inspect: int = 1  # which grid sample (1-based) the step-through follows
 
 

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from playground.images import DEFAULT_MAX_SIDE
+PREVIEW_MAX_SIDE = 1024  # = augment_preview.PREVIEW_MAX_SIDE, written out so `--help` never imports torch (a test checks)
 
 
 def add_parser(subparsers) -> None:
@@ -27,8 +27,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n", type=int, default=16, help="how many samples (default 16)")
     p.add_argument("--seed", type=int, default=0, help="sample i is drawn after torch.manual_seed(seed + i) (default 0)")
     p.add_argument("--out", default="augmented", help="output folder, created if needed (default ./augmented)")
-    p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
-                   help=f"downscale the image once so neither side exceeds this (default {DEFAULT_MAX_SIDE}, as the studio)")
+    p.add_argument("--max-side", type=int, default=PREVIEW_MAX_SIDE,
+                   help=f"downscale the image once so neither side exceeds this (default {PREVIEW_MAX_SIDE}, as the studio)")
     p.set_defaults(func=run)
 
 

@@ -81,3 +81,14 @@ def test_real_entry_point(photo_file, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "playground", "augment", "cifar", str(tmp_path / "nothing.png")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_default_size_limit_is_the_studios_and_help_stays_light():
+    from playground.augment_preview import PREVIEW_MAX_SIDE
+    from playground.cli import build_parser
+
+    args = build_parser().parse_args(["augment", "cifar", "x.png"])
+    assert args.max_side == PREVIEW_MAX_SIDE and args.n == 16 and args.seed == 0 and args.out == "augmented"
+    light = subprocess.run([sys.executable, "-c", "import sys, playground.cli.augment; print('torch' in sys.modules)"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert light.stdout.strip() == "False"
