@@ -12,6 +12,7 @@ once on arrival (JPEGs via ``draft`` so the full-size bitmap is never built).
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,20 @@ SUPPORTED = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 
 class ImageError(ValueError):
     """A file that is not a usable image; the message says why and what to do."""
+
+
+# EXIF orientation tag values other than 1 (upright), as ImageOps.exif_transpose undoes them.
+_ORIENTATIONS = {
+    2: "mirrored", 3: "rotated 180°", 4: "flipped upside down", 5: "mirrored and rotated",
+    6: "rotated 90° clockwise", 7: "mirrored and rotated", 8: "rotated 90° counter-clockwise",
+}
+
+
+def _too_big(name: str, claim: str) -> ImageError:
+    return ImageError(
+        f"{name} claims to be {claim}, over the {MAX_PIXELS // 1_000_000} MP limit: decoding it would exhaust memory "
+        "(a decompression bomb, or a huge scan). Resize it below that and upload again."
+    )
 
 
 @dataclass
@@ -99,7 +114,7 @@ def load_image(data: bytes, name: str = "upload", max_side: int | None = DEFAULT
     notes: list[str] = []
     try:
         with warnings.catch_warnings():
-            # PIL warns (and later raises) about decompression bombs; we check the size ourselves first.
+            # PIL warns (and beyond twice its limit raises) about decompression bombs; we check the size ourselves.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
             fmt = im.format or "unknown"
@@ -107,24 +122,27 @@ def load_image(data: bytes, name: str = "upload", max_side: int | None = DEFAULT
             if w < 1 or h < 1:
                 raise ImageError(f"{name} says it is {w}x{h} pixels, which is not an image.")
             if w * h > MAX_PIXELS:
-                raise ImageError(
-                    f"{name} claims to be {w}x{h} pixels ({w * h / 1e6:.0f} MP), over the {MAX_PIXELS // 1_000_000} MP "
-                    "limit: it would exhaust memory. Resize it below that and upload again."
-                )
-            if getattr(im, "n_frames", 1) > 1:
-                notes.append(f"first of {im.n_frames} frames")
+                raise _too_big(name, f"{w}x{h} pixels ({w * h / 1e6:,.0f} MP)")
+            if getattr(im, "is_animated", False):  # cheap: looks for a second frame only, never counts them all
+                notes.append("first frame of an animation")
             im.seek(0)
+            orientation = im.getexif().get(0x0112, 1)
             if max_side and max(w, h) > max_side and fmt == "JPEG":
-                im.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale: far less memory
+                # Decode at 1/2, 1/4 or 1/8 scale, the smallest still covering the final size: far less work.
+                scale = max_side / max(w, h)
+                im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
             im.load()
             im = ImageOps.exif_transpose(im) or im
-            if im.getexif().get(0x0112, 1) not in (1, None) or (im.size != (w, h) and im.size == (h, w)):
-                notes.append("rotated as its EXIF orientation says")
+            if orientation in _ORIENTATIONS:
+                notes.append(f"{_ORIENTATIONS[orientation]} as its EXIF orientation says")
     except ImageError:
         raise
+    except Image.DecompressionBombError:
+        # PIL refuses before we can read the size: more than twice Image.MAX_IMAGE_PIXELS.
+        raise _too_big(name, f"over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:,.0f} MP") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image this app can read. Choose a {SUPPORTED} file.") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
         raise ImageError(f"{name} could not be decoded ({exc}). It may be truncated or corrupt: export it again.") from None
     im = _to_rgb_or_l(im, notes)
     if max_side and max(im.size) > max_side:

@@ -30,4 +30,10 @@ PAGES: list[PageEntry] = [
         "skip connections as arcs. Export the PyTorch code or share a link.",
         section="Build",
     ),
+    PageEntry(
+        "pages/augment_studio.py", "Augmentation Studio", ":material/auto_fix_high:", "augment",
+        "Build a torchvision augmentation pipeline (the article's, a standard recipe or your own), see 16 random "
+        "draws on your own photos, step through each transform, mix a batch with MixUp/CutMix, and export the code.",
+        section="Build",
+    ),
 ]

@@ -17,6 +17,7 @@ import sys
 COMMAND_MODULES = [
     "playground.cli.conv",
     "playground.cli.summary",
+    "playground.cli.augment",
 ]
 
 
