@@ -5,10 +5,16 @@ sidebar; each page under ``pages/`` does the rest (design principle 3).
 Run it with ``streamlit run app.py``.
 """
 
-import streamlit as st
+import os
 
-from ui.catalog import PAGES
-from ui.sidebar import render_sidebar
+# Before torch loads: OpenMP threads that spin while waiting steal the CPU from everything else on
+# a small shared machine (a UI rerun next to a training run); passive waiting costs nothing here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from ui.catalog import PAGES  # noqa: E402
+from ui.sidebar import render_sidebar  # noqa: E402
 
 st.set_page_config(page_title="CNN Playground", page_icon=":material/neurology:", layout="wide")
 

@@ -14,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# As the app and run processes do: OpenMP threads wait passively instead of spinning (set before torch loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Keep every test's run store out of the working tree.
 os.environ.setdefault("PLAYGROUND_RUNS_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "playground-test-runs"))
 
