@@ -32,12 +32,12 @@ import gzip
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from playground.datasets_base import DataError, DatasetEntry, LoadRequest, RawData  # noqa: F401 - re-exported
 from playground.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +45,6 @@ DIGITS_CSV = ROOT / "assets" / "data" / "digits.csv.gz"
 
 DEFAULT_MAX_TRAIN_IMAGES = 60_000  # a shared server: all of MNIST/CIFAR-10, nothing bigger
 MAX_IMAGE_SIZE = 128  # side in pixels; a CPU demo has no use for more and memory stays bounded
-
-
-class DataError(ValueError):
-    """A dataset that cannot be used; the message says why and what to do."""
 
 
 def data_dir() -> Path:
@@ -118,41 +114,6 @@ class ImageDataset:
         }
 
 
-@dataclass
-class RawData:
-    """What a loader hands back before splitting, subsampling and resizing."""
-
-    x: torch.Tensor  # uint8 (N, C, H, W)
-    y: torch.Tensor  # int64 (N,)
-    class_names: list[str]
-    source: str
-    notes: list[str] = field(default_factory=list)
-    val: tuple[torch.Tensor, torch.Tensor] | None = None  # an official validation/test split, if any
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """Arguments every loader receives (each uses what it needs)."""
-
-    size: int | None  # sample count asked for (generated datasets) or cap (the others)
-    seed: int
-    path: str | None  # a folder or zip for ``images``
-    image_size: int | None  # the side asked for (loaders of mixed-size images resize to it)
-    root: Path  # where torchvision datasets live
-    download: bool
-
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    """A registered dataset: a title, a sentence for menus, and its loader."""
-
-    title: str
-    description: str
-    loader: Callable[[LoadRequest], RawData]
-    offline: bool  # works with no network and no files to fetch
-    default_size: int | None = None
-
-
 DATASETS: Registry[DatasetEntry] = Registry("dataset")
 
 
@@ -184,7 +145,6 @@ DATASETS.register("digits", DatasetEntry(
 
 
 def _register_file_datasets() -> None:
-    # Imported here so their modules stay out of the import path of ``shapes``/``digits`` users.
     from playground import datasets_torchvision, datasets_upload
 
     for name, entry in {**datasets_torchvision.ENTRIES, **datasets_upload.ENTRIES}.items():

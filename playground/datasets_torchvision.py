@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torchvision import datasets as tvd
 
-from playground.data import DataError, DatasetEntry, LoadRequest, RawData
+from playground.datasets_base import DataError, DatasetEntry, LoadRequest, RawData
 
 MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 MAX_GZ_BYTES = 200 * 2**20  # an unpacked MNIST file is 47 MB; refuse anything absurd
@@ -96,21 +96,31 @@ def _download(name: str, root: Path) -> None:
         (tvd.MNIST if name == "mnist" else tvd.FashionMNIST)(str(root), train=True, download=True)
 
 
+def _present(name: str, root: Path) -> bool:
+    """Are the files there (MNIST files gzipped or not)?"""
+    if name == "cifar10":
+        folder = root / _CIFAR10.base_folder
+        return all((folder / f).is_file() for f, _ in _CIFAR10.train_list + _CIFAR10.test_list + [(_CIFAR10.meta["filename"], "")])
+    raw = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
+    return all((raw / f).is_file() or (raw / (f + ".gz")).is_file() for f in MNIST_FILES)
+
+
 def _load(name: str, req: LoadRequest) -> RawData:
-    try:
-        train, test = _open(name, req, True), _open(name, req, False)
-    except (RuntimeError, FileNotFoundError) as first:
+    if not _present(name, req.root):
         if not req.download:
-            raise DataError(f"{name} is not on this machine and downloading is off: {_where(name, req.root)}.") from first
+            raise DataError(f"{name} is not on this machine and downloading is off: {_where(name, req.root)}.")
         try:
             _download(name, req.root)
-            train, test = _open(name, req, True), _open(name, req, False)
         except Exception as exc:  # noqa: BLE001 - any network/file error gets the same advice
             raise DataError(f"{name} could not be downloaded (this machine looks offline: "
                             f"{str(exc).strip().splitlines()[0][:120]}). To use it offline, {_where(name, req.root)}.") from None
-    except (pickle.UnpicklingError, EOFError, AssertionError, ValueError, KeyError) as exc:
+    try:
+        train, test = _open(name, req, True), _open(name, req, False)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - truncated or foreign files: say so, never a traceback
         raise DataError(f"The {name} files in {req.root} could not be read ({exc.__class__.__name__}); "
-                        f"they may be truncated: {_where(name, req.root)}.") from None
+                        f"they may be truncated or not the real files: {_where(name, req.root)}.") from None
 
     def tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:
         data = ds.data

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from playground.data import DataError, DatasetEntry, LoadRequest, RawData
+from playground.datasets_base import DataError, DatasetEntry, LoadRequest, RawData
 from playground.images import ImageError, load_image
 
 MAX_FILES = 20_000  # entries in a zip / files in a folder
