@@ -27,6 +27,11 @@ SHAPE_CLASSES = ["circle", "ring", "triangle", "square", "star", "cross", "cresc
 SIZE = 32
 _SUPER = 2  # supersampling per axis for anti-aliased edges
 _CHUNK = 1024  # samples generated at once: bounds memory to a few tens of MB
+# Difficulty knobs (tuned so SimpleCNN learns it in a minute on a CPU while a linear model cannot).
+RADIUS = (8.0, 14.0)  # shape radius in pixels
+ASPECT = 0.2  # each axis squashed by up to +-10%
+TEXTURE_CONTRAST = 0.4  # the second background colour differs from the first by up to +-20% per channel
+NOISE = 0.02  # pixel noise (std, on the 0..1 scale)
 
 
 def _polygon(u: torch.Tensor, v: torch.Tensor, n: int) -> torch.Tensor:
@@ -85,7 +90,7 @@ def _background(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]
     pattern = torch.stack([stripes, checks, noise, gradient.clamp(0, 1)], 1)  # (n, 4, S, S)
     pattern = pattern[torch.arange(n), kind].unsqueeze(1)  # (n, 1, S, S)
     col_a = torch.rand(n, 3, 1, 1, generator=g)
-    col_b = (col_a + (torch.rand(n, 3, 1, 1, generator=g) - 0.5) * 0.7).clamp(0, 1)  # related but distinct
+    col_b = (col_a + (torch.rand(n, 3, 1, 1, generator=g) - 0.5) * TEXTURE_CONTRAST).clamp(0, 1)  # related but distinct
     return pattern, (col_a, col_b)
 
 
@@ -103,8 +108,8 @@ def _render_chunk(labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Images ``(n, 3, S, S)`` uint8 for the given labels."""
     n = labels.shape[0]
     pattern, (col_a, col_b) = _background(n, g)
-    radius = 7.0 + torch.rand(n, generator=g) * 6.0  # 7..13 px
-    aspect = 0.85 + torch.rand(n, 2, generator=g) * 0.3  # mild squash per axis
+    radius = RADIUS[0] + torch.rand(n, generator=g) * (RADIUS[1] - RADIUS[0])
+    aspect = 1 - ASPECT / 2 + torch.rand(n, 2, generator=g) * ASPECT  # mild squash per axis
     margin = radius * 0.6
     cx = margin + torch.rand(n, generator=g) * (SIZE - 2 * margin)
     cy = margin + torch.rand(n, generator=g) * (SIZE - 2 * margin)
@@ -127,7 +132,7 @@ def _render_chunk(labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     shade = 0.85 + 0.3 * torch.rand(n, 1, 1, 1, generator=g) * (torch.linspace(0, 1, SIZE).view(1, 1, SIZE, 1))
     background = col_a * (1 - pattern) + col_b * pattern
     image = background * (1 - coverage) + (colour * shade).clamp(0, 1) * coverage
-    image = image + torch.randn(image.shape, generator=g) * 0.03
+    image = image + torch.randn(image.shape, generator=g) * NOISE
     return (image.clamp(0, 1) * 255).round().to(torch.uint8)
 
 

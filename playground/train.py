@@ -76,14 +76,14 @@ class TrainConfig:
     augment: Any = "none"  # training pipeline: a pipeline name, spec dict or path
     val_augment: Any = "none"  # validation pipeline
     optimizer: str = "sgd"
-    lr: float = 0.05
+    lr: float = 0.4
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
     schedule: str = "onecycle"
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     batch_size: int = 128
-    epochs: int = 8
+    epochs: int = 5
     seed: int = 0
     device: str = "auto"
     channels_last: bool = True
