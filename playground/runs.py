@@ -171,6 +171,9 @@ def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         if state in ("Z", "X"):
+            if child is not None:  # ours: reap it now so the pid is really gone
+                child.wait()
+                _CHILDREN.pop(pid, None)
             return False
     except (OSError, IndexError):
         return True  # no /proc (macOS): os.kill said it exists
@@ -414,9 +417,11 @@ def acquire_slot(run: Path, device_key: str, should_stop: Callable[[], bool]) ->
     while True:
         if should_stop():
             return None
-        ahead = [r for r in list_runs(root) if r.status == "queued" and r.id != run.name
-                 and (r.created, r.id) < (read_status(run).get("created", 0), run.name)
-                 and _read_json(r.path / "status.json", {}).get("device") == device_key]
+        mine = (float(read_status(run).get("created", 0)), run.name)
+        # Earlier queued runs whose device is not known yet (their process is still starting) count as
+        # ahead too: first come, first served, however fast each process starts.
+        ahead = [r for r in list_runs(root) if r.status == "queued" and r.id != run.name and (r.created, r.id) < mine
+                 and _read_json(r.path / "status.json", {}).get("device", device_key) == device_key]
         if len(ahead) < slots_per_device():
             slot = _try_slots(root, device_key)
             if slot is not None:
