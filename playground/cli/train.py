@@ -95,7 +95,7 @@ def _printer(out):
 
 def run(args: argparse.Namespace) -> int:
     from playground import runs
-    from playground.distributed import from_env
+    from playground.distributed import from_env, teardown
     from playground.worker import StopFlag, execute_run
 
     def out(line: str) -> None:
@@ -109,16 +109,19 @@ def run(args: argparse.Namespace) -> int:
         result = execute_run(run_dir, on_event=_printer(out))
     else:
         config = config_from_args(args)
-        if not dist.is_main:  # other ranks of a torchrun job: train their shard, write and print nothing
-            from playground.train import train
+        try:
+            if not dist.is_main:  # other ranks of a torchrun job: train their shard, write and print nothing
+                from playground.train import train
 
-            flag = StopFlag()
-            flag.install()
-            train(config, should_stop=flag, dist=dist)
-            return 0
-        run_dir = runs.create_run(config, args.runs_dir)
-        out(f"Run folder: {run_dir}")
-        result = execute_run(run_dir, on_event=_printer(out), dist=dist, use_queue=not dist.active)
+                flag = StopFlag()
+                flag.install()
+                train(config, should_stop=flag, dist=dist)
+                return 0
+            run_dir = runs.create_run(config, args.runs_dir)
+            out(f"Run folder: {run_dir}")
+            result = execute_run(run_dir, on_event=_printer(out), dist=dist, use_queue=not dist.active)
+        finally:
+            teardown(dist)
     acc = result.get("final_val_accuracy")
     out(f"{result['status']} after {result['epochs']} epoch(s)" +
         (f": validation accuracy {acc:.1%}" if acc is not None else "") + f". Run folder: {result['run_dir']}")
