@@ -12,8 +12,8 @@ from image to image, so no single pixel or colour says which class it is; a
 linear model on pixels does clearly worse than the article's SimpleCNN, and
 rotation/translation augmentation and depth help (measured in tests and bench/).
 
-Generation is vectorised torch on the CPU, a chunk of samples at a time:
-about 10,000 images a second on one core, deterministic for a given seed and
+Generation is vectorised torch on the CPU, a chunk of samples at a time (the
+default 12,000 images take about 2 s here), deterministic for a given seed and
 sample count, and independent of torch's global RNG (its own ``torch.Generator``).
 """
 

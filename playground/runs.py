@@ -154,6 +154,13 @@ def _start_ticks(pid: int) -> int | None:
         return None
 
 
+def reap() -> None:
+    """Collect launched runs that have exited, so none lingers as a zombie in a long-lived app process."""
+    for pid, child in list(_CHILDREN.items()):
+        if child.poll() is not None:
+            _CHILDREN.pop(pid, None)
+
+
 def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
     """Is ``pid`` a live (not zombie) process -- the same one that started at ``start_ticks``?"""
     if not pid:
@@ -291,6 +298,7 @@ def run_info(run_dir: str | Path) -> RunInfo:
 
 def list_runs(runs_root: str | Path | None = None) -> list[RunInfo]:
     """All runs in the store, newest first (dead active runs show as crashed)."""
+    reap()
     root = runs_dir(runs_root)
     if not root.is_dir():
         return []

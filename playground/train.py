@@ -162,7 +162,7 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs: In
     model.eval()
     device = x.device
     idx = torch.arange(dist.rank, len(y), dist.world_size, device=device)
-    stats = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
+    stats = torch.zeros(3, dtype=torch.float32 if device.type == "mps" else torch.float64, device=device)  # loss, correct, n
     for i in range(0, len(idx), batch_size):
         sel = idx[i:i + batch_size]
         with _autocast(device, amp):
@@ -237,6 +237,7 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
                "steps_per_epoch": steps_per_epoch, "total_steps": total, "epochs": config.epochs,
                "batch_size": bs, "world_size": world, "dataset": data.describe()})
 
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
     result = TrainResult("completed", "", 0)
     gen = torch.Generator().manual_seed(config.seed)
     step, stop_requested = 0, False
@@ -254,8 +255,8 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
     for epoch in range(1, config.epochs + 1):
         net.train()
         perm = torch.randperm(n, generator=gen).to(device)
-        epoch_stats = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
-        window = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, count since the last step event
+        epoch_stats = torch.zeros(3, dtype=acc_dtype, device=device)  # loss sum, correct, count
+        window = torch.zeros(2, dtype=acc_dtype, device=device)  # loss sum, count since the last step event
         t_epoch = time.perf_counter()
         for b in range(steps_per_epoch):
             idx = perm[b * bs:(b + 1) * bs]  # the global batch: the same on every rank
@@ -293,8 +294,10 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
             if stop_requested:
                 return finish("stopped", f"Stopped on request during epoch {epoch} after {step} steps "
                                          f"({epoch - 1} full epoch{'s' if epoch != 2 else ''} done).")
-        dist_util.all_sum(epoch_stats, dist)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # kernels run ahead of Python: wait before reading the clock
         train_seconds = time.perf_counter() - t_epoch
+        dist_util.all_sum(epoch_stats, dist)
         train_loss = float(epoch_stats[0] / epoch_stats[2])
         if not math.isfinite(train_loss):
             return finish("diverged", divergence_reason(train_loss, step, sched.get_last_lr()[0]))
