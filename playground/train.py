@@ -269,6 +269,7 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
             # the one-process gradient of the whole global batch, whatever the shard sizes.
             opt.zero_grad(set_to_none=True)
             (loss_sum * (world / len(idx))).backward()
+            lr_now = opt.param_groups[0]["lr"]  # the rate this step used (the scheduler moves it on below)
             opt.step()
             sched.step()
             step += 1
@@ -286,10 +287,9 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
                 loss = float(flags[0] / max(float(flags[1]), 1.0))
                 window.zero_()
                 if not math.isfinite(loss):
-                    return finish("diverged", divergence_reason(loss, step, sched.get_last_lr()[0]))
+                    return finish("diverged", divergence_reason(loss, step, lr_now))
                 emit_main({"type": "step", "time": round(time.perf_counter() - t0, 3), "step": step,
-                           "epoch": round(epoch - 1 + (b + 1) / steps_per_epoch, 4), "loss": loss,
-                           "lr": sched.get_last_lr()[0]})
+                           "epoch": round(epoch - 1 + (b + 1) / steps_per_epoch, 4), "loss": loss, "lr": lr_now})
                 stop_requested = stop_requested or bool(flags[2] > 0)
             if stop_requested:
                 return finish("stopped", f"Stopped on request during epoch {epoch} after {step} steps "
@@ -300,12 +300,12 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
         dist_util.all_sum(epoch_stats, dist)
         train_loss = float(epoch_stats[0] / epoch_stats[2])
         if not math.isfinite(train_loss):
-            return finish("diverged", divergence_reason(train_loss, step, sched.get_last_lr()[0]))
+            return finish("diverged", divergence_reason(train_loss, step, lr_now))
         val_loss, val_acc = evaluate_loss(net, val_x, val_y, val_inputs, amp=config.amp, dist=dist)
         ips = float(epoch_stats[2]) / max(train_seconds, 1e-9)
         event = {"type": "epoch", "time": round(time.perf_counter() - t0, 3), "epoch": epoch, "step": step,
                  "train_loss": train_loss, "train_accuracy": float(epoch_stats[1] / epoch_stats[2]),
-                 "val_loss": val_loss, "val_accuracy": val_acc, "lr": sched.get_last_lr()[0],
+                 "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr_now,
                  "images_per_second": round(ips, 1), "epoch_seconds": round(train_seconds, 3)}
         result.history.append(event)
         result.epochs = epoch
@@ -315,5 +315,5 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
         if checkpoint_path and dist.is_main:
             save_checkpoint(dist_util.unwrap(net).state_dict(), checkpoint_path)
         if not math.isfinite(val_loss):
-            return finish("diverged", divergence_reason(val_loss, step, sched.get_last_lr()[0]))
+            return finish("diverged", divergence_reason(val_loss, step, lr_now))
     return finish("completed", "")
