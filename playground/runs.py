@@ -11,6 +11,7 @@ A run folder (``<runs dir>/<run id>/``) holds:
 - ``process.json``: the pid of the process running it (and its start time, to tell a
   reused pid apart);
 - ``log.txt``: the process's stdout and stderr (progress lines, tracebacks);
+- ``stop-requested``: an empty file written when someone asks the run to stop;
 - ``dataset.json``, ``weights.pt`` (the model's state_dict, replaced atomically after each
   epoch) and ``evaluation.json`` (confusion matrix etc., once training ends).
 
@@ -54,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATES = ("queued", "running", "completed", "stopped", "failed", "diverged", "crashed")
 ACTIVE = ("queued", "running")
 QUEUE_POLL_S = 0.5
+STOP_MARK = "stop-requested"  # an empty file: someone asked this run to stop
 
 
 def runs_dir(path: str | Path | None = None) -> Path:
@@ -283,6 +285,8 @@ def read_status(run_dir: str | Path) -> dict:
     again = _read_json(run / "status.json", {}) or {}
     if again.get("status") not in ACTIVE:  # it finished between our two reads
         return again
+    if (run / STOP_MARK).exists():  # asked to stop, and died before it could write so (e.g. while starting)
+        return set_status(run, "stopped", "Stopped on request before it started training.")
     return set_status(run, "crashed", CRASH_REASON.format(pid=proc.get("pid")))
 
 
@@ -349,6 +353,20 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
+def request_stop(run_dir: str | Path) -> bool:
+    """Ask a run to stop (SIGTERM) without waiting; True if a live process was signalled.
+
+    For a page that must not block: it keeps polling the status, which turns "stopped" within a
+    step or two; ``stop`` is the blocking version that also kills after a grace period.
+    """
+    proc = _process(Path(run_dir))
+    if read_status(run_dir).get("status") in ACTIVE and pid_alive(proc.get("pid"), proc.get("start_ticks")):
+        (Path(run_dir) / STOP_MARK).touch()  # so a process killed before it could answer counts as stopped
+        _signal(proc["pid"], signal.SIGTERM)
+        return True
+    return False
+
+
 def stop(run_dir: str | Path, grace: float = 10.0) -> str:
     """Stop a run for real; returns its final status.
 
@@ -362,6 +380,7 @@ def stop(run_dir: str | Path, grace: float = 10.0) -> str:
     proc = _process(run)
     pid, ticks = proc.get("pid"), proc.get("start_ticks")
     if pid and pid_alive(pid, ticks):
+        (run / STOP_MARK).touch()
         _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while pid_alive(pid, ticks) and time.monotonic() < deadline:

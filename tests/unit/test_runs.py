@@ -195,3 +195,16 @@ def test_a_killed_run_shows_as_crashed_and_the_queue_moves_on(tmp_path):
         runs.stop(run, grace=5)
         runs.stop(waiting, grace=20)
     assert runs.read_status(waiting)["status"] == "stopped"
+
+
+def test_request_stop_signals_without_waiting(tmp_path):
+    run = runs.create_run(TrainConfig(), tmp_path)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    runs._CHILDREN[sleeper.pid] = sleeper
+    runs._record_process(run, sleeper.pid)
+    runs.set_status(run, "running", "")
+    assert runs.request_stop(run) is True
+    assert sleeper.wait(timeout=10) == -signal.SIGTERM
+    # It died of the signal before it could write a word: asked to stop, so it counts as stopped.
+    assert runs.read_status(run)["status"] == "stopped"
+    assert runs.request_stop(run) is False
