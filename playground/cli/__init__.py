@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "playground.cli.conv",
     "playground.cli.summary",
     "playground.cli.augment",
+    "playground.cli.train",
+    "playground.cli.runs",
 ]
 
 

@@ -1,0 +1,271 @@
+"""Training benchmarks on this machine, every comparison measured interleaved in one run.
+
+    python bench/bench_train.py                       # all parts
+    python bench/bench_train.py --parts throughput    # throughput, polling, time90, difficulty
+
+1. throughput: our trainer (dataset preloaded as uint8 tensors, crop+flip applied to the
+   whole batch at once, channels_last) against the plain loop in the article's style
+   (DataLoader over a Dataset that makes a PIL image per sample and runs
+   RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize), same model (the
+   article's SimpleCNN), same data (shapes), same augmentations, batch size and optimizer.
+   Rounds alternate the contenders; medians and the ratio are printed.
+2. polling: one run process trains while this process alternates windows of polling its
+   folder the way the Training page does (new events from a byte offset, the status, the
+   smoothed loss curve) every 0.5 s with windows of not polling; neighbouring windows are
+   compared (steps/s from the run's own step events) and the poller's CPU time is measured.
+3. time90: ``python -m playground train`` with the default preset, from process start to
+   the first epoch with >= 90% validation accuracy (and the same for digits).
+4. difficulty: a linear model against SimpleCNN on shapes with the same trainer and budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as run processes do (playground/__main__.py); same for both sides
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+from torchvision import transforms  # noqa: E402
+
+from playground import runs  # noqa: E402
+from playground.data import load_dataset  # noqa: E402
+from playground.train import SimpleCNN, TrainConfig, train  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Throughput
+
+
+def crop_flip_batch(x: torch.Tensor, pad: int = 4) -> torch.Tensor:
+    """RandomCrop(size, padding=pad) + RandomHorizontalFlip for a whole uint8 batch ``(B, C, H, W)`` at once.
+
+    The batched twin of the per-sample torchvision pipeline (zero padding, one random offset and
+    one coin per image); a reference for ``playground.augment_batch``.
+    """
+    b, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p), zeros like RandomCrop
+    dy = torch.randint(0, 2 * pad + 1, (b,), device=x.device)
+    dx = torch.randint(0, 2 * pad + 1, (b,), device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]  # (B, 1, H, 1)
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]  # (B, 1, 1, W)
+    out = padded[torch.arange(b, device=x.device)[:, None, None, None], torch.arange(c, device=x.device)[None, :, None, None],
+                 rows, cols]  # (B, C, H, W)
+    flip = torch.rand(b, device=x.device) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
+class PILDataset(Dataset):
+    """The article's style: one PIL image per sample through torchvision transforms."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, transform):
+        self.x, self.y, self.transform = x, y, transform
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        img = Image.fromarray(self.x[i].permute(1, 2, 0).numpy())  # (H, W, 3) uint8
+        return self.transform(img), int(self.y[i])
+
+
+def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> float:
+    """The plain loop: DataLoader + per-sample PIL transforms + SimpleCNN + SGD (training time only)."""
+    mean, std = data.channel_stats()
+    tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                             transforms.ToTensor(), transforms.Normalize(mean, std)])
+    loader = DataLoader(PILDataset(data.train_x, data.train_y, tf), batch_size=128, shuffle=True, num_workers=workers,
+                        persistent_workers=workers > 0)
+    torch.manual_seed(seed)
+    model = SimpleCNN(10, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    criterion = nn.CrossEntropyLoss()
+    seen, t0 = 0, time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for x, y in loader:
+            opt.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            opt.step()
+            seen += len(y)
+    return seen / (time.perf_counter() - t0)
+
+
+def ours_images_per_second(data, epochs: int, seed: int) -> float:
+    """Our trainer with the batched crop+flip (training time only, as its epoch events report it)."""
+    cfg = TrainConfig(dataset="shapes", epochs=epochs, batch_size=128, lr=0.05, schedule="constant",
+                      label_smoothing=0.0, device="cpu", seed=seed)
+    result = train(cfg, data=data, train_batch=crop_flip_batch)
+    return result.images_per_second
+
+
+def part_throughput(rounds: int, size: int, epochs: int) -> None:
+    data = load_dataset("shapes", size=size)
+    print(f"\n## 1. Throughput: SimpleCNN on shapes ({len(data.train_y)} training images, batch 128, crop 32 pad 4 + "
+          f"flip, {epochs} epochs per measurement, {rounds} interleaved rounds, torch threads {torch.get_num_threads()})")
+    results: dict[str, list[float]] = {"ours": [], "plain, 0 workers": [], "plain, 2 workers": []}
+    for r in range(rounds):
+        results["plain, 0 workers"].append(baseline_images_per_second(data, epochs, 0, r))
+        results["ours"].append(ours_images_per_second(data, epochs, r))
+        results["plain, 2 workers"].append(baseline_images_per_second(data, epochs, 2, r))
+        print(f"round {r + 1}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in results.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    best_plain = max(med["plain, 0 workers"], med["plain, 2 workers"])
+    for k, v in med.items():
+        print(f"median {k:<17} {v:8,.0f} img/s")
+    print(f"ratio ours / best plain loop: {med['ours'] / best_plain:.2f}x  "
+          f"(per round: {', '.join(f'{o / max(a, b):.2f}' for o, a, b in zip(results['ours'], results['plain, 0 workers'], results['plain, 2 workers']))})")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Polling overhead
+
+
+class PagePoller:
+    """What the Training page does every ``run_every``: new events from an offset, the status, the smoothed curve."""
+
+    def __init__(self, run: Path):
+        self.run, self.offset, self.losses, self.polls, self.cpu = run, 0, [], 0, 0.0
+
+    def poll(self) -> None:
+        c0 = time.process_time()
+        events, self.offset = runs.read_events(self.run, self.offset)
+        self.losses += [e["loss"] for e in events if e.get("type") == "step" and e.get("loss") is not None]
+        smooth, s = [], None
+        for v in self.losses[-2000:]:  # the chart keeps at most ~2,000 points, EMA-smoothed
+            s = v if s is None else 0.9 * s + 0.1 * v
+            smooth.append(s)
+        runs.read_status(self.run)
+        self.polls += 1
+        self.cpu += time.process_time() - c0
+
+
+def step_rate(events: list[dict], t0: float, t1: float, wall0: float) -> float:
+    """Training steps per second between wall times t0 and t1 (from the step events' times)."""
+    steps = [(wall0 + e["time"], e["step"]) for e in events if e["type"] == "step"]
+    inside = [(t, s) for t, s in steps if t0 <= t <= t1]
+    if len(inside) < 2:
+        return float("nan")
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+
+def part_polling(windows: int, window_s: float, poll_every: float) -> None:
+    print(f"\n## 2. Live polling cost: one run process (SimpleCNN on shapes) trains while this process alternates "
+          f"{window_s:g}-second windows of polling its folder every {poll_every} s (read new events from the byte offset, "
+          f"read the status, smooth the loss curve) and of not polling; {windows} windows")
+    with tempfile.TemporaryDirectory() as d:
+        run = runs.launch(TrainConfig(dataset="shapes", epochs=100, device="cpu", log_every=1), Path(d))
+        try:
+            while not any(e["type"] == "epoch" for e in runs.read_events(run)[0]):  # past start-up and epoch 1
+                time.sleep(0.2)
+            poller, spans = PagePoller(run), []
+            for w in range(windows):
+                polling = w % 2 == 1
+                t0 = time.time()
+                while time.time() - t0 < window_s:
+                    if polling:
+                        poller.poll()
+                        time.sleep(poll_every)
+                    else:
+                        time.sleep(0.05)
+                spans.append((polling, t0, time.time()))
+        finally:
+            runs.stop(run, grace=20)
+        events, _ = runs.read_events(run)
+    start = next(e for e in events if e["type"] == "start")
+    wall0 = start["wall"] - start["time"]
+    rates = [(p, step_rate(events, t0, t1, wall0)) for p, t0, t1 in spans]
+    pairs = [(rates[i][1], rates[i + 1][1]) for i in range(0, len(rates) - 1, 2)]  # (not polled, polled) neighbours
+    slow = sorted(1 - b / a for a, b in pairs if a == a and b == b)
+    plain = statistics.median(r for p, r in rates if not p and r == r)
+    watched = statistics.median(r for p, r in rates if p and r == r)
+    bs = TrainConfig().batch_size
+    print(f"median steps/s not polled {plain:.2f} ({plain * bs:,.0f} img/s), polled {watched:.2f} ({watched * bs:,.0f} img/s)")
+    print(f"slowdown from polling: median {100 * statistics.median(slow):+.1f}% over {len(slow)} neighbouring window "
+          f"pairs (spread {100 * slow[0]:+.1f}% .. {100 * slow[-1]:+.1f}%; target < 5%)")
+    print(f"the poller's own CPU time: {1000 * poller.cpu / max(poller.polls, 1):.2f} ms per poll over {poller.polls} polls "
+          f"= {100 * poller.cpu / (poller.polls * poll_every):.2f}% of one core (of 2) while polling")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Time to 90%
+
+
+def time_to_90(args: list[str], label: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        t_launch = time.time()
+        proc = subprocess.run([sys.executable, "-m", "playground", "train", *args, "--runs-dir", d, "--json"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=900)
+        t_end = time.time()
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+        events, _ = runs.read_events(summary["run_dir"])
+    start = next(e for e in events if e["type"] == "start")
+    t_train0 = start["wall"] - start["time"]  # wall clock of the trainer's t = 0
+    hit = next((e for e in events if e["type"] == "epoch" and e["val_accuracy"] >= 0.9), None)
+    curve = ", ".join(f"{e['val_accuracy']:.1%}@{t_train0 + e['time'] - t_launch:.1f}s" for e in events if e["type"] == "epoch")
+    print(f"{label}: " + (f"90% validation accuracy {t_train0 + hit['time'] - t_launch:.1f} s after process start "
+                          f"(epoch {hit['epoch']})" if hit else "never reached 90%")
+          + f"; final {summary['final_val_accuracy']:.1%} after {t_end - t_launch:.1f} s; training "
+          f"{summary['images_per_second']:,.0f} img/s; first event {t_train0 + start['time'] - t_launch:.1f} s after start")
+    print(f"  curve (val accuracy @ seconds since process start): {curve}")
+
+
+def part_time90() -> None:
+    print(f"\n## 3. Time to 90% validation accuracy from process start (load average before: "
+          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())})")
+    time_to_90([], "default preset (SimpleCNN, shapes, python -m playground train)")
+    time_to_90(["--dataset", "digits"], "SimpleCNN on digits (--dataset digits)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Difficulty
+
+
+def part_difficulty() -> None:
+    data = load_dataset("shapes")
+    cfg = TrainConfig()
+    print(f"\n## 4. Is shapes hard enough? Same trainer, same data ({len(data.train_y)} train / {len(data.val_y)} val), "
+          f"same {cfg.epochs} epochs")
+    linear = train(TrainConfig(optimizer="adam", lr=1e-3, schedule="onecycle", channels_last=False), data=data,
+                   model=lambda: nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)))
+    cnn = train(cfg, data=data)
+    print(f"linear model on pixels (Adam 1e-3): {linear.final('val_accuracy'):.1%} validation accuracy")
+    print(f"SimpleCNN (default preset):          {cnn.final('val_accuracy'):.1%} validation accuracy")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="throughput,polling,time90,difficulty")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", type=int, default=6000, help="shapes samples for the throughput part")
+    parser.add_argument("--windows", type=int, default=20, help="alternating windows for the polling part")
+    args = parser.parse_args()
+    parts = args.parts.split(",")
+    print(f"# bench_train: torch {torch.__version__}, {os.cpu_count()} CPUs, load average "
+          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    if "throughput" in parts:
+        part_throughput(args.rounds, args.size, epochs=2)
+    if "polling" in parts:
+        part_polling(windows=args.windows, window_s=4.0, poll_every=0.5)
+    if "time90" in parts:
+        part_time90()
+    if "difficulty" in parts:
+        part_difficulty()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""``python -m playground train``: train a model, recording the run in a run folder.
+
+Prints a line per epoch, then a summary; with ``--json`` the last line on stdout is one
+JSON object (``run_dir``, ``status``, ``epochs``, ``final_train_loss``, ``final_val_loss``,
+``final_val_accuracy`` as a fraction, ``images_per_second``, ...). Exit status 0 when the
+run completed or was stopped, 1 when it failed or diverged, 2 for a bad argument.
+
+Under ``torchrun --nproc_per_node=N -m playground train ...`` it trains data-parallel;
+only rank 0 writes the run folder and prints. ``--run-dir DIR`` runs a run folder that
+``playground.runs.launch`` prepared (that is how the app starts runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from playground.device import DEVICE_CHOICES
+
+def add_parser(sub) -> None:
+    from playground.train import OPTIMIZERS, SCHEDULES
+
+    p = sub.add_parser("train", help="train a model on a dataset; the run is recorded in a run folder",
+                       description="Train a model on a dataset. Defaults are the tuned preset (SimpleCNN on shapes).")
+    p.add_argument("--model", default=None, help="model preset name or saved spec (default simplecnn)")
+    p.add_argument("--dataset", default=None,
+                   help="shapes, digits, cifar10, mnist, fashion-mnist, or a folder/.zip of class folders")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate (peak rate for one-cycle)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--augment", help="training augmentation pipeline (default none)")
+    p.add_argument("--val-augment", help="validation pipeline (default none)")
+    p.add_argument("--dataset-size", type=int, help="samples to generate (shapes) or cap on training images")
+    p.add_argument("--image-size", type=int, help="resize images to this square side")
+    p.add_argument("--data-seed", type=int, help="seed of dataset generation and the train/val split")
+    p.add_argument("--device", choices=DEVICE_CHOICES)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--runs-dir", help="run store (default $PLAYGROUND_RUNS_DIR or ./runs)")
+    p.add_argument("--run-dir", help="run an existing run folder prepared by the app (other options ignored)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace):
+    """A validated TrainConfig from the command line (ValueError with a sentence otherwise)."""
+    from playground.data import DATASETS
+    from playground.train import TrainConfig, check_model
+
+    fields = {"model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
+              "lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule, "weight_decay": args.weight_decay,
+              "momentum": args.momentum, "label_smoothing": args.label_smoothing, "augment": args.augment,
+              "val_augment": args.val_augment, "dataset_size": args.dataset_size, "image_size": args.image_size,
+              "data_seed": args.data_seed, "device": args.device, "seed": args.seed}
+    config = TrainConfig(**{k: v for k, v in fields.items() if v is not None})
+    if config.dataset not in DATASETS:
+        path = Path(config.dataset)
+        if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")):
+            raise ValueError(f"Unknown dataset {config.dataset!r}. Choose one of: {', '.join(DATASETS.names())}, "
+                             "or give a folder or .zip of class folders.")
+        config.dataset, config.data_path = "images", str(path.resolve())
+    elif config.dataset == "images":
+        raise ValueError("For your own images give the folder or .zip itself: --dataset path/to/images.zip.")
+    config.validate()
+    check_model(config.model)
+    from playground.train import resolve_augment
+    from playground.device import pick_device
+
+    device = pick_device(config.device)  # an unavailable device is a bad argument, not a failed run
+    resolve_augment(config.augment, device)
+    resolve_augment(config.val_augment, device)
+    return config
+
+
+def _printer(out):
+    def show(e: dict) -> None:
+        if e["type"] == "start":
+            d = e["dataset"]
+            out(f"Training on {e['device']}: {d['name']} ({e['train_size']:,} training / {e['val_size']:,} validation "
+                f"images, {len(e['classes'])} classes, {e['params']:,} parameters), {e['epochs']} epochs of "
+                f"{e['steps_per_epoch']} steps, batch {e['batch_size']}" + (f" on {e['world_size']} processes" if e["world_size"] > 1 else ""))
+        elif e["type"] == "epoch":
+            out(f"epoch {e['epoch']:>3}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:6.1%}  "
+                f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:6.1%}  lr {e['lr']:.3g}  "
+                f"{e['images_per_second']:,.0f} img/s  [{e['time']:.1f} s]")
+        elif e["type"] == "end" and e["status"] != "completed":
+            out(f"{e['status']}: {e['reason']}")
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    from playground import runs
+    from playground.distributed import from_env, teardown
+    from playground.worker import StopFlag, execute_run
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    dist = from_env()
+    if args.run_dir:
+        run_dir = Path(args.run_dir)
+        if not (run_dir / "config.json").is_file():
+            raise ValueError(f"{run_dir} is not a run folder (it has no config.json).")
+        result = execute_run(run_dir, on_event=_printer(out))
+    else:
+        config = config_from_args(args)
+        try:
+            if not dist.is_main:  # other ranks of a torchrun job: train their shard, write and print nothing
+                from playground.train import train
+
+                flag = StopFlag()
+                flag.install()
+                train(config, should_stop=flag, dist=dist)
+                return 0
+            run_dir = runs.create_run(config, args.runs_dir)
+            out(f"Run folder: {run_dir}")
+            result = execute_run(run_dir, on_event=_printer(out), dist=dist, use_queue=not dist.active)
+        finally:
+            teardown(dist)
+    acc = result.get("final_val_accuracy")
+    out(f"{result['status']} after {result['epochs']} epoch(s)" +
+        (f": validation accuracy {acc:.1%}" if acc is not None else "") + f". Run folder: {result['run_dir']}")
+    if args.json:
+        out(json.dumps(result))
+    return 0 if result["status"] in ("completed", "stopped") else 1
+

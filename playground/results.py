@@ -1,0 +1,77 @@
+"""A finished run's results for the page: its model with trained weights, evaluation, predictions.
+
+Everything is read back from the run folder (``config.json``, ``dataset.json``,
+``weights.pt``, ``evaluation.json``); the weights load with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from playground.data import ImageDataset
+from playground.evaluate import Evaluation, evaluate_model, top_k
+from playground.train import Inputs, TrainConfig, load_checkpoint, load_data, resolve_augment, resolve_model
+
+
+@dataclass
+class LoadedRun:
+    """A run's trained model, ready to predict, and what it was trained on."""
+
+    model: nn.Module
+    config: TrainConfig
+    dataset: dict  # dataset.json: classes, in_channels, image_size, mean, std, ...
+    inputs: Inputs  # uint8 batches -> model inputs, with the run's validation pipeline
+
+
+def load_run_model(run_dir: str | Path, device: torch.device | str = "cpu") -> LoadedRun:
+    """Rebuild the run's model and load its saved weights (ValueError if the run saved none)."""
+    run = Path(run_dir)
+    device = torch.device(device)
+    weights = run / "weights.pt"
+    if not weights.is_file():
+        raise ValueError(f"Run {run.name} has no saved weights yet: it saves them after its first epoch.")
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    ds = json.loads((run / "dataset.json").read_text())
+    model = resolve_model(config.model, num_classes=len(ds["classes"]), in_channels=ds["in_channels"],
+                          input_size=tuple(ds["image_size"]))
+    model.load_state_dict(load_checkpoint(weights))
+    model = model.to(device).eval()
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    per_sample, batch = resolve_augment(config.val_augment, device)
+    inputs = Inputs(ds["mean"], ds["std"], device, normalize=config.normalize, channels_last=config.channels_last,
+                    per_sample=per_sample, batch=batch)
+    return LoadedRun(model, config, ds, inputs)
+
+
+def run_evaluation(run_dir: str | Path, data: ImageDataset | None = None) -> Evaluation:
+    """The run's evaluation: ``evaluation.json`` when the run wrote one, else computed from its weights now."""
+    path = Path(run_dir) / "evaluation.json"
+    if path.is_file():
+        return Evaluation.from_dict(json.loads(path.read_text()))
+    loaded = load_run_model(run_dir)
+    data = data or load_data(loaded.config)
+    return evaluate_model(loaded.model, data.val_x, data.val_y, data.class_names, loaded.inputs)
+
+
+def misclassified_gallery(evaluation: Evaluation, data: ImageDataset, limit: int = 32) -> list[dict]:
+    """``[{image: uint8 (C, H, W), true, pred, confidence}, ...]`` for the page's gallery (most confident first).
+
+    ``data`` is the run's dataset (``load_data(config)``: the same seed gives the same validation split).
+    """
+    names = evaluation.class_names
+    return [{"image": data.val_x[m["index"]], "true": names[m["true"]], "pred": names[m["pred"]],
+             "confidence": m["confidence"]} for m in evaluation.misclassified[:limit]]
+
+
+def predict(run_dir: str | Path | LoadedRun, image, k: int = 5) -> list[tuple[str, float]]:
+    """Top-``k`` ``(class, probability)`` for one picture (PIL image, uint8/float tensor or array)."""
+    loaded = run_dir if isinstance(run_dir, LoadedRun) else load_run_model(run_dir)
+    ds = loaded.dataset
+    return top_k(loaded.model, image, ds["classes"], loaded.inputs, in_channels=ds["in_channels"],
+                 image_size=tuple(ds["image_size"]), k=k)
