@@ -1,0 +1,284 @@
+"""The Transfer Learning page's config and the pieces it needs beyond ``playground.transfer``.
+
+``TransferLabConfig`` is the page's one config object: the ``TransferConfig`` fields (backbone,
+weights, head, freezing) plus what a launched run needs (dataset, image size, epochs, ...).
+It round-trips through the URL. ``lab_describe`` counts parameters on the meta device, also for
+a backbone trained earlier in the app. ``run_configs`` turns the setup into the ``TrainConfig``
+of a fine-tuning run and of its from-scratch twin (same network and data, random weights,
+nothing frozen), launched through the ordinary run machinery.
+
+The run process builds the model from ``TrainConfig.model`` =
+``{"kind": "transfer", **TransferConfig fields, "weights_file": ..., "from_run": ...}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from playground import transfer
+from playground.transfer import MODES, TransferConfig, article_head
+
+LAUNCH_DATASETS = ("shapes", "digits", "images")
+IMAGE_SIZES = (32, 48, 64, 96, 128)
+LR_SCALES = (0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+@dataclass
+class TransferLabConfig:
+    """Everything the Transfer Learning page shows; every field has a default and a URL form."""
+
+    backbone: str = "resnet50"
+    weights: str = "imagenet"  # imagenet | upload | run | random
+    run: str = ""  # weights == "run": the id of a run trained in the app (its model is the backbone)
+    num_classes: int = 5  # the article's 5; a launched run uses its dataset's classes
+    head: list = field(default_factory=article_head)
+    mode: str = "feature_extraction"  # or fine_tuning
+    unfrozen_stages: int = 1
+    stage_overrides: dict = field(default_factory=dict)
+    backbone_lr_scale: float = 0.1
+    # A launched run: small images, few epochs, a modest subset, because a CPU has to train it.
+    dataset: str = "shapes"  # shapes | digits | images (an uploaded zip)
+    image_size: int = 32
+    dataset_size: int = 1000
+    epochs: int = 2
+    lr: float = 0.001  # AdamW, the head's; the backbone gets lr x backbone_lr_scale
+    batch_size: int = 64
+    compare: bool = True  # also train the same network from scratch
+    seed: int = 0
+
+    def transfer_config(self, num_classes: int | None = None) -> TransferConfig:
+        """The ``TransferConfig`` this setup describes (``num_classes`` overrides the page's)."""
+        names = {f.name for f in fields(TransferConfig)}
+        values = {k: v for k, v in asdict(self).items() if k in names}
+        values["num_classes"] = int(num_classes or self.num_classes)
+        return TransferConfig(**values)
+
+
+def clamp_config(cfg: TransferLabConfig, run_ids: list[str]) -> tuple[TransferLabConfig, list[str]]:
+    """Pull a link's unusable values back to what the page offers, with a sentence for each."""
+    from dataclasses import replace
+
+    changes, problems = {}, []
+    if cfg.backbone not in transfer.BACKBONES:
+        changes["backbone"] = TransferLabConfig.backbone
+    if cfg.weights not in transfer.WEIGHT_SOURCES:
+        changes["weights"] = TransferLabConfig.weights
+    if cfg.weights == "run" and cfg.run not in run_ids:
+        changes["weights"], changes["run"] = ("run", run_ids[0]) if run_ids else ("random", "")
+    if cfg.mode not in MODES:
+        changes["mode"] = TransferLabConfig.mode
+    if cfg.dataset not in LAUNCH_DATASETS:
+        changes["dataset"] = TransferLabConfig.dataset
+    if cfg.image_size not in IMAGE_SIZES:
+        changes["image_size"] = min(IMAGE_SIZES, key=lambda s: abs(s - cfg.image_size))
+    if cfg.backbone_lr_scale not in LR_SCALES:
+        changes["backbone_lr_scale"] = min(LR_SCALES, key=lambda s: abs(s - cfg.backbone_lr_scale))
+    if not 1 <= cfg.num_classes <= 1000:
+        changes["num_classes"] = TransferLabConfig.num_classes
+    if not 0 <= cfg.unfrozen_stages <= 20:
+        changes["unfrozen_stages"] = 1
+    if not isinstance(cfg.stage_overrides, dict) or not all(isinstance(v, bool) for v in cfg.stage_overrides.values()):
+        changes["stage_overrides"] = {}
+    if not isinstance(cfg.head, list) or not all(isinstance(layer, dict) for layer in cfg.head):
+        changes["head"] = article_head()
+    for k, v in changes.items():
+        if k != "run":
+            problems.append(f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}.")
+    return replace(cfg, **changes), problems
+
+
+# --------------------------------------------------------------------------- a run as backbone
+
+
+def run_model_factory(run_dir: str | Path):
+    """``(factory, info)`` for the model of a run trained in the app: a zero-argument builder of its
+    architecture (no weights) and ``{"model", "dataset", "classes", "in_channels", "image_size"}``."""
+    from playground.train import resolve_model
+
+    run = Path(run_dir)
+    config = json.loads((run / "config.json").read_text())
+    ds = json.loads((run / "dataset.json").read_text())
+    model = config.get("model", "simplecnn")
+    if isinstance(model, dict) and model.get("kind") == "transfer":
+        raise ValueError(f"Run {run.name} is itself a transfer-learning run; pick a run that trained a model "
+                         "from the zoo or the Architecture Lab as the backbone.")
+
+    def factory() -> nn.Module:
+        return resolve_model(model, num_classes=len(ds["classes"]), in_channels=ds["in_channels"],
+                             input_size=tuple(ds["image_size"]))
+
+    name = model if isinstance(model, str) else (model.get("name") or "custom model")
+    return factory, {"model": name, "dataset": config.get("dataset"), "classes": ds["classes"],
+                     "in_channels": ds["in_channels"], "image_size": ds["image_size"]}
+
+
+def lab_describe(cfg: TransferLabConfig, run_dir: str | Path | None = None, num_classes: int | None = None) -> dict:
+    """``transfer.describe`` for this setup (meta device, instant); ``run_dir`` when the backbone is a run's model."""
+    factory = run_model_factory(run_dir)[0] if cfg.weights == "run" and run_dir else None
+    return transfer.describe(cfg.transfer_config(num_classes), net_factory=factory)
+
+
+def check_uploaded_weights(cfg: TransferLabConfig, state_dict: dict, run_dir: str | Path | None = None) -> int:
+    """Do uploaded weights fit the chosen backbone? Names and shapes compared on the meta device.
+
+    Returns how many tensors will load; ValueError with a sentence naming the keys otherwise.
+    """
+    factory = run_model_factory(run_dir)[0] if cfg.weights == "run" and run_dir else None
+    with torch.device("meta"):
+        net = factory() if factory else torchvision_backbone(cfg.backbone)
+    return transfer.check_backbone_weights(net, state_dict, transfer.head_path(net))
+
+
+def torchvision_backbone(name: str) -> nn.Module:
+    """torchvision's model ``name`` without weights (ValueError listing the choices if unknown)."""
+    import torchvision
+
+    transfer.BACKBONES.get(name)
+    return torchvision.models.get_model(name, weights=None)
+
+
+def imagenet_status(name: str) -> tuple[bool, str]:
+    """Are torchvision's ImageNet weights for ``name`` in the torch cache? ``(found, sentence)``. Never downloads."""
+    path = transfer.imagenet_weights_file(name)
+    if os.path.exists(path):
+        return True, f"torchvision's ImageNet weights for {name} are in the torch cache ({path})."
+    try:
+        transfer.imagenet_state_dict(name, allow_download=False)
+    except transfer.WeightsUnavailable as exc:
+        return False, str(exc)
+    return True, ""
+
+
+def save_weights_upload(data: bytes, folder: str | Path, filename: str = "weights.pt") -> Path:
+    """Keep an uploaded weights file (checked already) by content hash under ``folder``; returns its path."""
+    transfer.read_weights_file(data, filename)  # refuse anything that is not a safe state_dict
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"weights-{hashlib.sha256(data).hexdigest()[:16]}.pt"
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return target
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def model_dict(tc: TransferConfig, weights_file: str = "", from_run: str = "") -> dict:
+    """``TrainConfig.model`` for a transfer run (the contract with the run process)."""
+    d = {"kind": "transfer", **asdict(tc)}
+    if weights_file:
+        d["weights_file"] = str(weights_file)
+    if from_run:
+        d["from_run"] = str(from_run)
+    return d
+
+
+def scratch_config(tc: TransferConfig, n_stages: int) -> TransferConfig:
+    """The same network trained from scratch: random weights, every stage training at the full rate."""
+    from dataclasses import replace
+
+    return replace(tc, weights="random", mode="fine_tuning", unfrozen_stages=n_stages, stage_overrides={},
+                   backbone_lr_scale=1.0)
+
+
+def run_configs(cfg: TransferLabConfig, *, num_classes: int, n_stages: int, weights_file: str = "",
+                from_run: str = "", data_path: str = ""):
+    """``[fine-tuning TrainConfig, from-scratch TrainConfig]`` (just the first when ``cfg.compare`` is off).
+
+    Both share the data, image size, epochs, batch, learning rate, seed and head; AdamW with a
+    constant learning rate keeps the comparison about the starting weights, not the schedule.
+    """
+    from playground.train import TrainConfig
+
+    tc = cfg.transfer_config(num_classes)
+    common = dict(dataset=cfg.dataset, data_path=data_path, dataset_size=cfg.dataset_size if cfg.dataset == "shapes" else 0,
+                  image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
+                  optimizer="adamw", schedule="cosine", weight_decay=1e-4, label_smoothing=0.0)
+    out = [TrainConfig(model=model_dict(tc, weights_file, from_run), **common)]
+    if cfg.compare:
+        out.append(TrainConfig(model=model_dict(scratch_config(tc, n_stages), "", from_run), **common))
+    for c in out:
+        c.validate()
+    return out
+
+
+def is_transfer_run(info) -> bool:
+    """Was this run (a ``RunInfo``) launched from the Transfer page?"""
+    model = (info.config or {}).get("model")
+    return isinstance(model, dict) and model.get("kind") == "transfer"
+
+
+def run_role(info) -> str:
+    """"fine-tuned", "feature extraction" or "from scratch", for legends."""
+    m = (info.config or {}).get("model") or {}
+    if m.get("weights") == "random" and m.get("mode") == "fine_tuning" and not m.get("stage_overrides"):
+        return "from scratch"
+    return "feature extraction" if m.get("mode") == "feature_extraction" else "fine-tuned"
+
+
+# --------------------------------------------------------------------------- the head designer
+
+
+def default_head_layer(kind: str) -> dict:
+    """A new head layer of type ``kind`` with sensible settings."""
+    if kind == "dropout":
+        return {"type": "dropout", "p": 0.2}
+    if kind == "linear":
+        return {"type": "linear", "out": 128}
+    if kind not in transfer.HEAD_LAYERS:
+        raise ValueError(f"Unknown head layer {kind!r}; use one of {', '.join(transfer.HEAD_LAYERS)}.")
+    return {"type": kind}
+
+
+def edit_head(head: list[dict], op: str, index: int, value=None) -> list[dict]:
+    """A new head list after one edit: ``add`` (a layer of type ``value`` before ``index``), ``remove``,
+    ``up``, ``down`` or ``set`` (``value`` = the layer's new setting: ``p`` or ``out``)."""
+    out = [dict(layer) for layer in head]
+    if op == "add":
+        out.insert(max(0, min(index, len(out))), default_head_layer(value))
+    elif op == "remove" and 0 <= index < len(out):
+        out.pop(index)
+    elif op == "up" and 0 < index < len(out):
+        out[index - 1], out[index] = out[index], out[index - 1]
+    elif op == "down" and 0 <= index < len(out) - 1:
+        out[index], out[index + 1] = out[index + 1], out[index]
+    elif op == "set" and 0 <= index < len(out):
+        kind = out[index]["type"]
+        if kind == "dropout":
+            out[index]["p"] = float(value)
+        elif kind == "linear":
+            out[index]["out"] = value if value == "classes" else int(value)
+    return out
+
+
+def head_layer_label(layer: dict) -> str:
+    """A head layer in words, as PyTorch names it."""
+    kind = layer.get("type")
+    if kind == "dropout":
+        return f"Dropout(p={layer.get('p', 0.5)})"
+    if kind == "linear":
+        return f"Linear(→ {layer.get('out', 'classes')})"
+    return {"relu": "ReLU()", "gelu": "GELU()", "batchnorm": "BatchNorm1d()"}.get(kind, str(kind))
+
+
+# --------------------------------------------------------------------------- comparing runs
+
+
+def run_series(run_dir: str | Path, name: str) -> dict:
+    """A run's curves for ``viz.transfer.compare_curves``: training loss per step, validation accuracy per epoch."""
+    from playground.runs import read_events
+
+    events, _ = read_events(run_dir)
+    steps = [(e["epoch"], e["loss"]) for e in events if e.get("type") == "step" and e.get("loss") is not None]
+    epochs = [(e["epoch"], e["val_accuracy"]) for e in events if e.get("type") == "epoch" and e.get("val_accuracy") is not None]
+    start = next((e for e in events if e.get("type") == "start"), {})
+    return {"name": name, "steps": steps, "epochs": epochs, "start": start}
