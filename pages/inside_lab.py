@@ -51,11 +51,14 @@ analysis = views.analyse(probe, x, layer, cfg.other if cfg.other < len(probe.cla
 
 st.subheader("Prediction and Grad-CAM")
 views.predictions(probe, x, analysis, caption, cfg.other)
-st.subheader("First-layer filters")
-views.filters(analysis)
-st.subheader("Feature maps, layer by layer")
-if shapes:
-    views.feature_maps(analysis, shapes)
-else:
-    st.info("This model has no layer with a spatial output to show.")
+filters_col, maps_col = st.columns([2, 3], gap="large")
+with filters_col:
+    st.subheader("First-layer filters")
+    views.filters(analysis)
+with maps_col:
+    st.subheader("Feature maps, layer by layer")
+    if shapes:
+        views.feature_maps(analysis, shapes)
+    else:
+        st.info("This model has no layer with a spatial output to show.")
 st.caption(f"Filters, feature maps, top {cfg.k} and both Grad-CAMs took {analysis.seconds * 1000:.0f} ms on the CPU.")

@@ -51,10 +51,8 @@ with right:
 
 st.subheader("Parameters")
 if info:
-    counts_col, chart_col = st.columns([2, 3], gap="large")
-    with counts_col:
-        views.counts(info)
-    chart_col.plotly_chart(viz.stage_chart(info["stages"]), width="stretch", key=f"{NS}_stage_chart")
+    views.counts(info)
+    st.plotly_chart(viz.stage_chart(info["stages"]), width="stretch", key=f"{NS}_stage_chart")
 else:
     st.error(head_error, icon=":material/error:")
 
@@ -65,7 +63,7 @@ with head_col:
                     key=state.key(NS, "num_classes"))
     editor.head_designer(cfg)
 if info:
-    code_col.code(f"model.{info['head']} = {info['head_module']}", language="python")
+    code_col.code(f"model.{info['head']} = {info['head_module']}", language="python", wrap_lines=True)
 
 st.subheader("Train it, and compare with training from scratch")
 views.launch(cfg, source, info)

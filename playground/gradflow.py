@@ -109,8 +109,8 @@ def study_data(cfg: GradFlowConfig) -> tuple[torch.Tensor, torch.Tensor, list[st
 
     if cfg.dataset not in STUDY_DATASETS:
         raise ValueError(f"Unknown dataset {cfg.dataset!r}; choose one of {', '.join(STUDY_DATASETS)}.")
-    # Shapes are generated: ask for just enough that the training split holds ``samples`` images.
-    size = math.ceil(cfg.samples / 0.8) if cfg.dataset == "shapes" else None
+    # Shapes are generated: ask for enough that the training split (80%, rounded per class) holds ``samples``.
+    size = math.ceil(cfg.samples / 0.8) + 20 if cfg.dataset == "shapes" else None
     data = load_dataset(cfg.dataset, size=size, seed=cfg.seed)
     x, y = data.train_x[: cfg.samples], data.train_y[: cfg.samples]
     mean, std = data.channel_stats()

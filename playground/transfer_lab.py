@@ -71,7 +71,11 @@ def clamp_config(cfg: TransferLabConfig, run_ids: list[str]) -> tuple[TransferLa
     if cfg.weights not in transfer.WEIGHT_SOURCES:
         changes["weights"] = TransferLabConfig.weights
     if cfg.weights == "run" and cfg.run not in run_ids:
-        changes["weights"], changes["run"] = ("run", run_ids[0]) if run_ids else ("random", "")
+        if run_ids:
+            changes["run"] = run_ids[0]
+            problems.append(f"The link's run {cfg.run!r} is not in this app's run store; using {run_ids[0]!r}.")
+        else:
+            changes["weights"], changes["run"] = "random", ""
     if cfg.mode not in MODES:
         changes["mode"] = TransferLabConfig.mode
     if cfg.dataset not in LAUNCH_DATASETS:

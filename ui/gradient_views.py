@@ -8,6 +8,7 @@ on a cache hit Streamlit replays it, already emptied.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, replace
 
@@ -106,16 +107,17 @@ def results(cfg: GradFlowConfig, result: GradFlowResult, seconds: float) -> None
     c = st.columns(4)
     if last is not None:
         for col, net in zip(c[:2], ("plain", "residual")):
-            col.metric(f"{net.capitalize()}: first / last layer gradient (step {last})", _ratio(result.first_to_last(net, last)),
-                       help="Gradient norm reaching layer 1 divided by the norm at the last layer. Near 1: the gradient "
-                            "flows. Orders of magnitude below 1: it vanishes on its way back. Far above 1: it explodes.")
+            col.metric(f"{net.capitalize()}: first / last gradient", _ratio(result.first_to_last(net, last)),
+                       help=f"At step {last}: the gradient norm reaching layer 1 divided by the norm at the last layer. "
+                            "Near 1: the gradient flows. Orders of magnitude below 1: it vanishes on its way back. "
+                            "Far above 1: it explodes.")
     for col, net in zip(c[2:], ("plain", "residual")):
-        tail = [v for v in result.losses[net][-5:] if v == v]
+        tail = [v for v in result.losses[net][-5:] if math.isfinite(v)]
         col.metric(f"{net.capitalize()}: loss, last 5 steps", f"{sum(tail) / len(tail):.3f}" if tail else "diverged",
                    delta=f"{(sum(tail) / len(tail) - result.losses[net][0]):+.3f} since step 0" if tail else None,
                    delta_color="inverse")
-    st.caption(f"Depth {cfg.depth}, {cfg.steps} steps of {cfg.batch_size} images, trained in {seconds:.1f} s on this "
-               "machine's CPU (cached: this setup shows at once next time).")
+    st.caption(f"Gradient ratios at step {last}. Depth {cfg.depth}, {cfg.steps} steps of {cfg.batch_size} images, "
+               f"trained in {seconds:.1f} s on this machine's CPU (cached: this setup shows at once next time).")
     left, right = st.columns([2, 3], gap="medium")
     left.plotly_chart(viz.loss_curves(result.losses), width="stretch", key=f"{NS}_loss_chart")
     right.plotly_chart(viz.grad_norms(result.layer_names, result.grad_norms), width="stretch", key=f"{NS}_norm_chart")

@@ -195,7 +195,8 @@ def filters(a: inside.Analysis) -> None:
         st.info("This model has no convolution layer, so there are no filters to show.")
         return
     out, cin, kh, kw = a.filters.shape
-    st.image(viz.filters_mosaic(a.filters), caption=f"{out} filters of {kh}x{kw} over {cin} input channel"
+    img = viz.filters_mosaic(a.filters)
+    st.image(img, width=int(img.shape[1]), caption=f"{out} filters of {kh}x{kw} over {cin} input channel"
              f"{'s (shown as RGB)' if cin == 3 else 's (their mean, in grey)' if cin > 1 else ' (grey)'}; each scaled "
              "to its own range. Trained filters look like edge, colour and blob detectors; untrained ones like noise.")
 
@@ -208,7 +209,8 @@ def feature_maps(a: inside.Analysis, shapes: list[tuple[str, str, tuple]]) -> No
         return
     c, h, w = a.maps.shape
     shown = min(c, 64)
-    st.image(viz.feature_grid(a.maps), caption=f"{a.layer}: {c} channels of {h}x{w}"
+    img = viz.feature_grid(a.maps)
+    st.image(img, width=int(img.shape[1]), caption=f"{a.layer}: {c} channels of {h}x{w}"
              + (f", the first {shown} shown" if shown < c else "") + ". Each channel is scaled to its own range "
              "(yellow = strongest response). Early layers answer to edges and colours; deeper ones to larger parts "
              "at a coarser resolution.")

@@ -197,7 +197,7 @@ def head_designer(cfg: tl.TransferLabConfig) -> None:
     n = len(cfg.head)
     for i, layer in enumerate(cfg.head):
         kind = layer.get("type")
-        c = st.columns([3, 2, 1.6, 0.7, 0.7, 0.7], vertical_alignment="center")
+        c = st.columns([2.4, 1.6, 1.6, 0.6, 0.6, 0.6], vertical_alignment="center")
         c[0].markdown(f"`{i}` **{tl.head_layer_label(layer)}**")
         k = f"{NS}_h{ver}_{i}"
         if kind == "dropout":
@@ -207,8 +207,8 @@ def head_designer(cfg: tl.TransferLabConfig) -> None:
             to_classes = layer.get("out") == "classes"
             c[1].number_input("outputs", 1, 8192, cfg.num_classes if to_classes else int(layer.get("out", 128)), key=k,
                               label_visibility="collapsed", disabled=to_classes, on_change=_head_set, args=(i, k))
-            c[2].checkbox("→ classes", value=to_classes, key=f"{k}_classes", on_change=_head_classes,
-                          args=(i, f"{k}_classes", k), help="This layer outputs one score per class.")
+            c[2].checkbox("classes", value=to_classes, key=f"{k}_classes", on_change=_head_classes,
+                          args=(i, f"{k}_classes", k))
         c[3].button("", icon=":material/arrow_upward:", key=f"{k}_up", disabled=i == 0, on_click=_head_edit, args=("up", i),
                     help="Move up")
         c[4].button("", icon=":material/arrow_downward:", key=f"{k}_down", disabled=i == n - 1, on_click=_head_edit,
@@ -216,7 +216,7 @@ def head_designer(cfg: tl.TransferLabConfig) -> None:
         c[5].button("", icon=":material/close:", key=f"{k}_rm", disabled=n == 1, on_click=_head_edit, args=("remove", i),
                     help="Remove")
     c = st.columns([2, 2, 3], vertical_alignment="bottom")
-    kind = c[0].selectbox("Layer type", HEAD_LAYERS, key=f"{NS}_add_kind")
-    c[1].button("Add before the last layer", key=f"{NS}_add", on_click=_head_edit, args=("add", max(n - 1, 0), kind),
+    kind = c[0].selectbox("New layer", HEAD_LAYERS, key=f"{NS}_add_kind")
+    c[1].button("Add", help="Inserted before the last layer", key=f"{NS}_add", on_click=_head_edit, args=("add", max(n - 1, 0), kind),
                 icon=":material/add:")
     c[2].button("Back to the article's head", key=f"{NS}_head_reset", on_click=_head_reset, icon=":material/restart_alt:")

@@ -27,11 +27,12 @@ def describe(cfg_json: str, run_dir: str) -> dict:
 
 def counts(info: dict) -> None:
     """Trainable, frozen and total parameters, and the article's own print line."""
-    c = st.columns(3)
+    c = st.columns(4)
     c[0].metric("Trainable", f"{info['trainable']:,}")
     c[1].metric("Frozen", f"{info['frozen']:,}")
     c[2].metric("Total", f"{info['total']:,}")
-    st.code(transfer.article_line(info["trainable"], info["total"]), language=None)
+    c[3].metric("Share that trains", f"{info['trainable'] / max(info['total'], 1):.1%}")
+    st.code(transfer.article_line(info["trainable"], info["total"]), language=None, wrap_lines=True)
     st.caption("The article's `print`, computed from the model you set up (on PyTorch's meta device: shapes without "
                "memory, so it follows every change at once). ResNet-50, everything frozen, the article's head and 5 "
                "classes give exactly the article's numbers.")

@@ -50,7 +50,7 @@ def mosaic(tiles: list[np.ndarray], cols: int, pad: int = 2, background: int = 2
     return out
 
 
-def filters_mosaic(filters: torch.Tensor, tile: int = 40, cols: int = 8) -> np.ndarray:
+def filters_mosaic(filters: torch.Tensor, tile: int = 56, cols: int = 8) -> np.ndarray:
     """First-layer filters ``(out, in, kh, kw)`` in [0, 1] as a grid: colour when they see RGB, grey otherwise."""
     f = filters.detach().float().cpu().numpy()
     tiles = []
