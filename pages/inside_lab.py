@@ -23,6 +23,7 @@ if not st.session_state.get(f"_{NS}_checked"):
         st.warning(p)
     state.set_config(cfg, NS, WIDGETS)
     st.session_state[f"_{NS}_checked"] = True
+cfg = state.read(cfg, NS, WIDGETS)  # this run's widget values (restore gives the last run's)
 
 left, right = st.columns([1, 1], gap="large")
 with left:

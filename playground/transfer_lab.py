@@ -13,6 +13,7 @@ The run process builds the model from ``TrainConfig.model`` =
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -222,11 +223,24 @@ def is_transfer_run(info) -> bool:
 
 
 def run_role(info) -> str:
-    """"fine-tuned", "feature extraction" or "from scratch", for legends."""
+    """"from scratch", "feature extraction" or "fine-tuned": what a transfer run (a ``RunInfo``) trained."""
     m = (info.config or {}).get("model") or {}
-    if m.get("weights") == "random" and m.get("mode") == "fine_tuning" and not m.get("stage_overrides"):
+    return _role(json.dumps(m, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _role(model_json: str) -> str:
+    m = json.loads(model_json)
+    names = {f.name for f in fields(TransferConfig)}
+    try:
+        tc = TransferConfig(**{k: v for k, v in m.items() if k in names})
+        factory = run_model_factory(m["from_run"])[0] if m.get("from_run") else None
+        info = transfer.describe(tc, net_factory=factory)
+    except (ValueError, OSError, KeyError, TypeError):  # a run folder gone, an old config: go by the words
+        return "feature extraction" if m.get("mode") == "feature_extraction" else "fine-tuned"
+    if info["trainable"] == info["total"] and tc.weights == "random":
         return "from scratch"
-    return "feature extraction" if m.get("mode") == "feature_extraction" else "fine-tuned"
+    return "fine-tuned" if any(on for name, _, on in info["stages"][:-1]) else "feature extraction"
 
 
 # --------------------------------------------------------------------------- the head designer

@@ -17,7 +17,7 @@ import torch
 from playground import inside
 from playground.images import ImageError, load_image, load_sample, sample_images
 from playground.inside import NORMALISATIONS, PICTURES, InsideConfig, Probe
-from playground.probe import ModelTooLarge
+from playground.probe import ModelTooLarge, check_size
 from playground.transfer import read_weights_file
 from playground.viz import inside as viz
 from ui import state
@@ -88,6 +88,12 @@ def _decode(data: bytes, name: str):
     return load_image(data, name=name, max_side=1024).image
 
 
+def _checked(p: Probe) -> Probe:
+    # Checked on every run, not only when the model is first loaded: the limits belong to this server, now.
+    check_size(p.model, (1, p.in_channels, *p.image_size))
+    return p
+
+
 def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
     """Draw the model pickers; return the model to inspect (None, with the reason shown) and its cache key."""
     st.radio("Model", list(SOURCES), key=state.key(NS, "source"), format_func=SOURCES.get, horizontal=True,
@@ -105,7 +111,7 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
         run = next(r for r in runs if r.id == st.session_state[state.key(NS, "run")])
         mtime = (run.path / "weights.pt").stat().st_mtime
         try:
-            return _run_probe(str(run.path), mtime), f"run:{run.path}:{mtime}"
+            return _checked(_run_probe(str(run.path), mtime)), f"run:{run.path}:{mtime}"
         except ValueError as exc:  # ModelTooLarge, weights that no longer fit, ...
             st.error(str(exc), icon=":material/block:")
             return None, ""
@@ -125,7 +131,7 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
     try:
-        return _zoo_probe(cfg.preset, digest, int(cfg.image_size), cfg.normalise, data), f"zoo:{digest}:{cfg}"
+        return _checked(_zoo_probe(cfg.preset, digest, int(cfg.image_size), cfg.normalise, data)), f"zoo:{digest}:{cfg}"
     except (ValueError, ModelTooLarge) as exc:
         st.error(str(exc), icon=":material/block:")
         return None, ""
@@ -147,7 +153,7 @@ def picture(cfg: InsideConfig, p: Probe, run) -> tuple[torch.Tensor | None, str]
     if choice == "sample":
         st.selectbox("Bundled photo", sample_images(), key=state.key(NS, "sample"))
         return p.to_input(load_sample(cfg.sample, max_side=1024).image), cfg.sample
-    up = st.file_uploader("Your picture", type=UPLOAD_TYPES, key=f"{NS}_picture")
+    up = st.file_uploader("Your picture", type=UPLOAD_TYPES, key=f"{NS}_upload")
     if up is None:
         st.info("Upload a picture to see what the model makes of it.", icon=":material/image:")
         return None, ""

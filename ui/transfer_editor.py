@@ -179,9 +179,9 @@ def _head_set(index: int, key: str) -> None:
     _head_edit("set", index, st.session_state[key])
 
 
-def _head_classes(index: int, key: str, width_key: str) -> None:
-    # Ticked: this Linear outputs the classes; unticked: back to the width in its number box.
-    _head_edit("set", index, "classes" if st.session_state[key] else st.session_state.get(width_key, 128))
+def _head_classes(index: int, key: str) -> None:
+    # Ticked: this Linear outputs one score per class; unticked: a hidden layer of 128.
+    _head_edit("set", index, "classes" if st.session_state[key] else 128)
     st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
 
 
@@ -208,7 +208,7 @@ def head_designer(cfg: tl.TransferLabConfig) -> None:
             c[1].number_input("outputs", 1, 8192, cfg.num_classes if to_classes else int(layer.get("out", 128)), key=k,
                               label_visibility="collapsed", disabled=to_classes, on_change=_head_set, args=(i, k))
             c[2].checkbox("classes", value=to_classes, key=f"{k}_classes", on_change=_head_classes,
-                          args=(i, f"{k}_classes", k))
+                          args=(i, f"{k}_classes"))
         c[3].button("", icon=":material/arrow_upward:", key=f"{k}_up", disabled=i == 0, on_click=_head_edit, args=("up", i),
                     help="Move up")
         c[4].button("", icon=":material/arrow_downward:", key=f"{k}_down", disabled=i == n - 1, on_click=_head_edit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 
 import streamlit as st
 
@@ -80,6 +81,11 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
     classes, data_path, channels, problems = _dataset(cfg)
     if info is None:
         problems.append("Fix the head first (see the message above).")
+    elif classes and classes != cfg.num_classes:
+        try:  # the head is rebuilt for the dataset's classes: it must still fit
+            describe(json.dumps(asdict(replace(cfg, num_classes=classes)), sort_keys=True), source.run_dir)
+        except ValueError as exc:
+            problems.append(f"With this dataset's {classes} classes: {exc}")
     if not source.ok:
         problems.append("Choose weights a run can start from (see Backbone and weights above).")
     if channels == 1 and cfg.weights != "run":
