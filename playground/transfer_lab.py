@@ -120,7 +120,7 @@ def run_model_factory(run_dir: str | Path):
                              input_size=tuple(ds["image_size"]))
 
     name = model if isinstance(model, str) else (model.get("name") or "custom model")
-    return factory, {"model": name, "dataset": config.get("dataset"), "classes": ds["classes"],
+    return factory, {"model": name, "spec": model, "dataset": config.get("dataset"), "classes": ds["classes"],
                      "in_channels": ds["in_channels"], "image_size": ds["image_size"]}
 
 
@@ -199,8 +199,11 @@ def run_configs(cfg: TransferLabConfig, *, num_classes: int, n_stages: int, weig
                 from_run: str = "", data_path: str = ""):
     """``[fine-tuning TrainConfig, from-scratch TrainConfig]`` (just the first when ``cfg.compare`` is off).
 
-    Both share the data, image size, epochs, batch, learning rate, seed and head; AdamW with a
-    constant learning rate keeps the comparison about the starting weights, not the schedule.
+    Both share the data, image size, epochs, batch, learning rate and seed; AdamW with a cosine
+    schedule, the same for both, keeps the comparison about the starting weights. From scratch is the
+    same transfer model with random weights and nothing frozen -- except when the backbone is a run's
+    model (``from_run``): the run process builds that architecture only with the run's weights, so its
+    twin is that model trained from scratch with its own classifier.
     """
     from playground.train import TrainConfig
 
@@ -209,8 +212,10 @@ def run_configs(cfg: TransferLabConfig, *, num_classes: int, n_stages: int, weig
                   image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
                   optimizer="adamw", schedule="cosine", weight_decay=1e-4, label_smoothing=0.0)
     out = [TrainConfig(model=model_dict(tc, weights_file, from_run), **common)]
-    if cfg.compare:
-        out.append(TrainConfig(model=model_dict(scratch_config(tc, n_stages), "", from_run), **common))
+    if cfg.compare and from_run:
+        out.append(TrainConfig(model=run_model_factory(from_run)[1]["spec"], **common))
+    elif cfg.compare:
+        out.append(TrainConfig(model=model_dict(scratch_config(tc, n_stages)), **common))
     for c in out:
         c.validate()
     return out
@@ -223,8 +228,10 @@ def is_transfer_run(info) -> bool:
 
 
 def run_role(info) -> str:
-    """"from scratch", "feature extraction" or "fine-tuned": what a transfer run (a ``RunInfo``) trained."""
+    """"from scratch", "feature extraction" or "fine-tuned": what a run (a ``RunInfo``) trained."""
     m = (info.config or {}).get("model") or {}
+    if not (isinstance(m, dict) and m.get("kind") == "transfer"):
+        return "from scratch"  # a zoo model's run: the twin of a transfer run from a model trained here
     return _role(json.dumps(m, sort_keys=True))
 
 

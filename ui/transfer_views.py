@@ -119,13 +119,15 @@ def _series(infos: list) -> list[dict]:
     out = []
     for r in infos:
         m = r.config.get("model") or {}
-        out.append(tl.run_series(r.path, f"{tl.run_role(r)} · {m.get('backbone', '?')} · {r.id[-4:]}"))
+        what = m.get("backbone", "?") if isinstance(m, dict) else str(m)
+        out.append(tl.run_series(r.path, f"{tl.run_role(r)} · {what} · {r.id[-4:]}"))
     return out
 
 
 def compare() -> None:
     """The transfer runs of the store: pick some and watch their curves overlaid (live while any trains)."""
-    infos = [r for r in run_store.list_runs() if tl.is_transfer_run(r)]
+    launched = set(st.session_state.get(LAUNCHED, []))
+    infos = [r for r in run_store.list_runs() if tl.is_transfer_run(r) or r.id in launched]
     if not infos:
         st.info("No transfer-learning run yet: launch one above.", icon=":material/monitoring:")
         return
@@ -150,8 +152,9 @@ def compare() -> None:
             st.markdown(line + (f" — {r.reason}" if r.reason else ""))
         series = _series(picked)
         for s in series:
-            if s["start"].get("trainable") is not None:
-                st.caption(f"{s['name']}: {transfer.article_line(s['start']['trainable'], s['start']['params'])}")
+            trainable = s["start"].get("trainable_params", s["start"].get("trainable"))
+            if trainable is not None and s["start"].get("params"):
+                st.caption(f"{s['name']}: {transfer.article_line(trainable, s['start']['params'])}")
         st.plotly_chart(viz.compare_curves(series), width="stretch", key=f"{NS}_compare_chart")
         if active and not any(r.active for r in picked):
             st.rerun()  # everything finished: one full rerun stops the polling

@@ -48,6 +48,13 @@ def test_a_run_trained_here_is_a_backbone_with_its_own_stages(digits_run):
     # Its real weights fit it; a transfer run is refused as a backbone with a sentence.
     state = torch.load(digits_run / "weights.pt", weights_only=True)
     assert tl.check_uploaded_weights(tl.TransferLabConfig(weights="run"), state, digits_run) == len(state) - 2
+    # Launched: the transfer run starts from the run's weights; its twin is that model from scratch.
+    tune, scratch = tl.run_configs(tl.TransferLabConfig(weights="run", dataset="digits"), num_classes=10, n_stages=3,
+                                   from_run=str(digits_run))
+    assert tune.model["weights"] == "run" and tune.model["from_run"] == str(digits_run)
+    assert scratch.model == "simplecnn" and (scratch.dataset, scratch.epochs) == (tune.dataset, tune.epochs)
+    roles = [tl.run_role(type("R", (), {"config": {"model": c.model}})) for c in (tune, scratch)]
+    assert roles == ["feature extraction", "from scratch"]
 
 
 def test_a_transfer_run_is_not_offered_as_a_backbone(tmp_path):
@@ -144,3 +151,16 @@ def test_run_series_reads_the_curves(tmp_path):
     s = tl.run_series(run, "a")
     assert s["steps"] == [(0.5, 1.0), (1.0, 0.5), (1.5, 1 / 3), (2.0, 0.25)] and s["epochs"] == [(1, 0.5), (2, 0.75)]
     assert s["start"]["trainable"] == 4
+
+
+def test_figures():
+    from playground.viz import transfer as viz
+
+    fig = viz.stage_chart([("stem", 10, False), ("layer1", 20, True), ("head (new)", 5, True)])
+    bar = fig.data[0]
+    assert list(bar.y) == ["head (new)", "layer1", "stem"] and list(bar.x) == [5, 20, 10]  # input side on top
+    assert list(bar.marker.color) == [viz.TRAINABLE, viz.TRAINABLE, viz.FROZEN]
+    fig = viz.compare_curves([{"name": "a", "steps": [(0.5, 2.0), (1, 1.0)], "epochs": [(1, 0.5)]},
+                              {"name": "b", "steps": [], "epochs": []}])
+    assert [(t.name, t.xaxis) for t in fig.data] == [("a", "x"), ("a", "x2")]
+    assert fig.layout.yaxis.tickformat == ".0%"
