@@ -32,7 +32,8 @@ with left:
     if probe is not None:
         for note in probe.notes:
             st.caption(note)
-run = next((r for r in runs if r.id == st.session_state.get(state.key(NS, "run"))), None) if cfg.source == "run" else None
+chosen = st.session_state.get(state.key(NS, "run")) if cfg.source == "run" else None
+run = next((r for r in runs if r.id == chosen), None)
 if probe is None:
     state.publish(state.read(cfg, NS, WIDGETS), NS)
     st.stop()

@@ -26,6 +26,7 @@ from playground import probe
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 NORMALISATIONS = ("imagenet", "half", "none")  # ImageNet mean/std, (x - 0.5) / 0.5, or plain 0..1
+NORMALISATION_WORDS = {"imagenet": "ImageNet's mean and std", "half": "(x - 0.5) / 0.5", "none": "nothing (0..1)"}
 
 
 PICTURES = ("validation", "sample", "upload")
@@ -87,7 +88,7 @@ class Probe:
                 if len(s) == 3 and s[1] * s[2] > 1]
 
     def to_input(self, image) -> torch.Tensor:
-        """Any picture (PIL, array, tensor) -> uint8 ``(1, C, H, W)`` centre-cropped and resized to the model's input."""
+        """Any picture (PIL, array, tensor) -> uint8 ``(1, C, H, W)``, centre-cropped and resized to the input."""
         from playground.evaluate import image_to_input
 
         return image_to_input(image, self.in_channels, self.image_size)
@@ -180,7 +181,7 @@ def from_zoo(preset: str, state_dict: dict, image_size: int | None = None, norma
     names = imagenet_classes(num_classes) or [f"class {i}" for i in range(num_classes)]
     return Probe(model, names, in_channels, (size, size), prepare, info["title"],
                  [f"Inputs: {size}x{size}, {in_channels} channel(s), normalised with "
-                  + {"imagenet": "ImageNet's mean and std", "half": "(x - 0.5) / 0.5", "none": "nothing (0..1)"}[normalise] + "."])
+                  + NORMALISATION_WORDS[normalise] + "."])
 
 
 def validation_images(run_dir: str | Path, n: int = 12) -> list[tuple[torch.Tensor, str]]:
@@ -210,7 +211,8 @@ class Analysis:
     seconds: float
 
 
-def analyse(p: Probe, x: torch.Tensor, layer: str | None = None, classes: list[int] | None = None, k: int = 5) -> Analysis:
+def analyse(p: Probe, x: torch.Tensor, layer: str | None = None, classes: list[int] | None = None,
+            k: int = 5) -> Analysis:
     """Filters, one layer's feature maps, top-``k`` and Grad-CAM for the top class and ``classes``.
 
     ``x``: uint8 ``(1, C, H, W)`` as ``Probe.to_input`` returns it. A class of -1 means the runner-up.

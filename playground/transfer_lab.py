@@ -208,7 +208,8 @@ def run_configs(cfg: TransferLabConfig, *, num_classes: int, n_stages: int, weig
     from playground.train import TrainConfig
 
     tc = cfg.transfer_config(num_classes)
-    common = dict(dataset=cfg.dataset, data_path=data_path, dataset_size=cfg.dataset_size if cfg.dataset == "shapes" else 0,
+    size = cfg.dataset_size if cfg.dataset == "shapes" else 0  # generated shapes: how many; the others: all
+    common = dict(dataset=cfg.dataset, data_path=data_path, dataset_size=size,
                   image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
                   optimizer="adamw", schedule="cosine", weight_decay=1e-4, label_smoothing=0.0)
     out = [TrainConfig(model=model_dict(tc, weights_file, from_run), **common)]
@@ -304,6 +305,7 @@ def run_series(run_dir: str | Path, name: str) -> dict:
 
     events, _ = read_events(run_dir)
     steps = [(e["epoch"], e["loss"]) for e in events if e.get("type") == "step" and e.get("loss") is not None]
-    epochs = [(e["epoch"], e["val_accuracy"]) for e in events if e.get("type") == "epoch" and e.get("val_accuracy") is not None]
+    epochs = [(e["epoch"], e["val_accuracy"]) for e in events
+              if e.get("type") == "epoch" and e.get("val_accuracy") is not None]
     start = next((e for e in events if e.get("type") == "start"), {})
     return {"name": name, "steps": steps, "epochs": epochs, "start": start}

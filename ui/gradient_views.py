@@ -57,7 +57,8 @@ def controls(cfg: GradFlowConfig) -> bool:
     """Draw the settings; returns True when "Train both networks" was pressed."""
     c = st.columns([3, 2, 2], gap="medium")
     c[0].select_slider("Depth (weight layers, 6n + 2)", DEPTHS, key=state.key(NS, "depth"),
-                       help="He et al.'s CIFAR ResNets: a 3x3 conv, three stages of n blocks of two 3x3 convs, a fc layer.")
+                       help="He et al.'s CIFAR ResNets: a 3x3 conv, three stages of n blocks of two 3x3 convs, "
+                            "a fc layer.")
     c[1].radio("Data", STUDY_DATASETS, key=state.key(NS, "dataset"), format_func=DATASET_LABELS.get, horizontal=True)
     c[2].toggle("Batch normalisation", key=state.key(NS, "batch_norm"),
                 help="Off: the classic setting in which deep plain networks' gradients vanish. On: see below.")
@@ -108,7 +109,8 @@ def results(cfg: GradFlowConfig, result: GradFlowResult, seconds: float) -> None
     if last is not None:
         for col, net in zip(c[:2], ("plain", "residual")):
             col.metric(f"{net.capitalize()}: first / last gradient", _ratio(result.first_to_last(net, last)),
-                       help=f"At step {last}: the gradient norm reaching layer 1 divided by the norm at the last layer. "
+                       help=f"At step {last}: the gradient norm reaching layer 1 divided by the norm at the last "
+                            "layer. "
                             "Near 1: the gradient flows. Orders of magnitude below 1: it vanishes on its way back. "
                             "Far above 1: it explodes.")
     for col, net in zip(c[2:], ("plain", "residual")):

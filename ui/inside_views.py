@@ -100,7 +100,8 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
              on_change=_reset_views)
     if cfg.source == "run":
         if not runs:
-            st.info("No run has saved weights yet. Train one on the Training page (a few seconds on the bundled digits), "
+            st.info("No run has saved weights yet. Train one on the Training page (a few seconds on the bundled "
+                    "digits), "
                     "or use a zoo model with a weights file.", icon=":material/model_training:")
             return None, ""
         ids = [r.id for r in runs]
@@ -125,7 +126,8 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
                           type=["pt", "pth", "bin", "ckpt"], key=f"{NS}_weights", on_change=_reset_views)
     if up is None:
         st.info("Upload the model's weights. The classes and input channels are read off the file; torchvision's own "
-                "ResNet, VGG and AlexNet files fit the presets of the same name exactly (ImageNet class names included).",
+                "ResNet, VGG and AlexNet files fit the presets of the same name exactly (ImageNet class names "
+                "included).",
                 icon=":material/upload_file:")
         return None, ""
     data = up.getvalue()
@@ -190,7 +192,8 @@ def predictions(p: Probe, x: torch.Tensor, a: inside.Analysis, caption: str, oth
                      format_func=lambda i: "the runner-up" if i == -1 else names[i])
     st.markdown(f"**Top {len(a.top)} predictions**")
     st.plotly_chart(viz.top_k_chart(a.top, {other}), width="stretch", key=f"{NS}_topk")
-    st.caption("Grad-CAM (Selvaraju et al. 2017): the last convolutional block's feature maps, each weighted by how much "
+    st.caption("Grad-CAM (Selvaraju et al. 2017): the last convolutional block's feature maps, each weighted by how "
+               "much "
                "the class score rises when that map rises (its average gradient), summed, kept where positive and "
                "scaled up to the picture. Red: the evidence for that class.")
 
@@ -202,7 +205,7 @@ def filters(a: inside.Analysis) -> None:
         return
     out, cin, kh, kw = a.filters.shape
     img = viz.filters_mosaic(a.filters)
-    st.image(img, width=int(img.shape[1]), caption=f"{out} filters of {kh}x{kw} over {cin} input channel"
+    st.image(img, width="stretch", caption=f"{out} filters of {kh}x{kw} over {cin} input channel"
              f"{'s (shown as RGB)' if cin == 3 else 's (their mean, in grey)' if cin > 1 else ' (grey)'}; each scaled "
              "to its own range. Trained filters look like edge, colour and blob detectors; untrained ones like noise.")
 
@@ -216,7 +219,7 @@ def feature_maps(a: inside.Analysis, shapes: list[tuple[str, str, tuple]]) -> No
     c, h, w = a.maps.shape
     shown = min(c, 64)
     img = viz.feature_grid(a.maps)
-    st.image(img, width=int(img.shape[1]), caption=f"{a.layer}: {c} channels of {h}x{w}"
+    st.image(img, width="stretch", caption=f"{a.layer}: {c} channels of {h}x{w}"
              + (f", the first {shown} shown" if shown < c else "") + ". Each channel is scaled to its own range "
              "(yellow = strongest response). Early layers answer to edges and colours; deeper ones to larger parts "
              "at a coarser resolution.")

@@ -23,7 +23,8 @@ WIDGETS = {"backbone", "weights", "run", "num_classes", "mode", "unfrozen_stages
 STAGE_PREFIX = f"{NS}_stage_"
 WEIGHT_LABELS = {"imagenet": "ImageNet (torchvision)", "upload": "A weights file", "run": "A model trained here",
                  "random": "Random initialisation"}
-MODE_LABELS = {"feature_extraction": "Feature extraction (backbone frozen)", "fine_tuning": "Fine-tuning (last stages train)"}
+MODE_LABELS = {"feature_extraction": "Feature extraction (backbone frozen)",
+               "fine_tuning": "Fine-tuning (last stages train)"}
 FLASH = f"_{NS}_flash"
 
 
@@ -61,7 +62,8 @@ def _try_download() -> None:
     name = _cfg().backbone
     try:
         transfer.imagenet_state_dict(name, allow_download=True, timeout=10)
-        st.session_state[FLASH] = ("success", f"Downloaded torchvision's ImageNet weights for {name} into the torch cache.")
+        done = f"Downloaded torchvision's ImageNet weights for {name} into the torch cache."
+        st.session_state[FLASH] = ("success", done)
     except transfer.WeightsUnavailable as exc:
         st.session_state[FLASH] = ("error", str(exc))
 
@@ -84,8 +86,8 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
             st.button("Use random initialisation", key=f"{NS}_to_random", on_click=_use_random)
             return Source(False)
         labels = {r.id: tl_label(r) for r in runs}
-        st.selectbox("Trained model (its classifier is replaced by the head below)", list(labels), key=state.key(NS, "run"),
-                     format_func=labels.get, on_change=reset_stages)
+        st.selectbox("Trained model (its classifier is replaced by the head below)", list(labels),
+                     key=state.key(NS, "run"), format_func=labels.get, on_change=reset_stages)
         run = next(r for r in runs if r.id == st.session_state[state.key(NS, "run")])
         return Source(True, run_dir=str(run.path))
     st.selectbox("Backbone", transfer.BACKBONES.names(), key=state.key(NS, "backbone"), on_change=reset_stages,
@@ -105,7 +107,8 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
                               type=["pt", "pth", "bin", "ckpt"], key=f"{NS}_weights_file")
         if up is None:
             st.info("Upload a state_dict for this backbone, e.g. torchvision's ImageNet file copied from a machine "
-                    "that has it. It is read with torch.load(weights_only=True): no code in it runs.", icon=":material/upload_file:")
+                    "that has it. It is read with torch.load(weights_only=True): no code in it runs.",
+                    icon=":material/upload_file:")
             return Source(False)
         data = up.getvalue()
         try:
@@ -129,11 +132,14 @@ def tl_label(run) -> str:
 
 def freezing(cfg: tl.TransferLabConfig, n_stages: int) -> None:
     """Feature extraction or fine-tuning; how many stages unfreeze and how slowly they learn."""
-    st.radio("Strategy", list(MODE_LABELS), key=state.key(NS, "mode"), format_func=MODE_LABELS.get, on_change=reset_stages)
+    st.radio("Strategy", list(MODE_LABELS), key=state.key(NS, "mode"), format_func=MODE_LABELS.get,
+             on_change=reset_stages)
     if cfg.mode == "fine_tuning":
         c = st.columns(2)
-        c[0].slider("Unfreeze the last N stages", 0, n_stages, key=state.key(NS, "unfrozen_stages"), on_change=reset_stages)
-        c[1].select_slider("Backbone learning rate (x the head's)", tl.LR_SCALES, key=state.key(NS, "backbone_lr_scale"),
+        c[0].slider("Unfreeze the last N stages", 0, n_stages, key=state.key(NS, "unfrozen_stages"),
+                    on_change=reset_stages)
+        c[1].select_slider("Backbone learning rate (x the head's)", tl.LR_SCALES,
+                           key=state.key(NS, "backbone_lr_scale"),
                            help="The article: re-train the upper layers with a very low learning rate, so the "
                                 "pre-trained features are adjusted, not destroyed.")
 
@@ -209,14 +215,15 @@ def head_designer(cfg: tl.TransferLabConfig) -> None:
                               label_visibility="collapsed", disabled=to_classes, on_change=_head_set, args=(i, k))
             c[2].checkbox("classes", value=to_classes, key=f"{k}_classes", on_change=_head_classes,
                           args=(i, f"{k}_classes"))
-        c[3].button("", icon=":material/arrow_upward:", key=f"{k}_up", disabled=i == 0, on_click=_head_edit, args=("up", i),
-                    help="Move up")
+        c[3].button("", icon=":material/arrow_upward:", key=f"{k}_up", disabled=i == 0, on_click=_head_edit,
+                    args=("up", i), help="Move up")
         c[4].button("", icon=":material/arrow_downward:", key=f"{k}_down", disabled=i == n - 1, on_click=_head_edit,
                     args=("down", i), help="Move down")
-        c[5].button("", icon=":material/close:", key=f"{k}_rm", disabled=n == 1, on_click=_head_edit, args=("remove", i),
-                    help="Remove")
+        c[5].button("", icon=":material/close:", key=f"{k}_rm", disabled=n == 1, on_click=_head_edit,
+                    args=("remove", i), help="Remove")
     c = st.columns([2, 2, 3], vertical_alignment="bottom")
     kind = c[0].selectbox("New layer", HEAD_LAYERS, key=f"{NS}_add_kind")
-    c[1].button("Add", help="Inserted before the last layer", key=f"{NS}_add", on_click=_head_edit, args=("add", max(n - 1, 0), kind),
-                icon=":material/add:")
-    c[2].button("Back to the article's head", key=f"{NS}_head_reset", on_click=_head_reset, icon=":material/restart_alt:")
+    c[1].button("Add", help="Inserted before the last layer", key=f"{NS}_add", on_click=_head_edit,
+                args=("add", max(n - 1, 0), kind), icon=":material/add:")
+    c[2].button("Back to the article's head", key=f"{NS}_head_reset", on_click=_head_reset,
+                icon=":material/restart_alt:")

@@ -101,7 +101,8 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
                  key=f"{NS}_launch", icon=":material/rocket_launch:"):
         weights_file = ""
         if source.upload is not None:
-            weights_file = str(tl.save_weights_upload(source.upload, run_store.runs_dir() / "uploads", source.upload_name))
+            saved = tl.save_weights_upload(source.upload, run_store.runs_dir() / "uploads", source.upload_name)
+            weights_file = str(saved)
         n_stages = len(info["stages"]) - 1
         try:
             configs = tl.run_configs(cfg, num_classes=classes, n_stages=n_stages, weights_file=weights_file,
@@ -112,7 +113,8 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
         launched = [run_store.launch(c).name for c in configs]
         st.session_state[LAUNCHED] = launched
         st.session_state[f"{NS}_compare_runs"] = launched
-        st.success(f"Launched {', '.join(launched)}. Their curves appear below as they train.", icon=":material/rocket_launch:")
+        st.success(f"Launched {', '.join(launched)}. Their curves appear below as they train.",
+                   icon=":material/rocket_launch:")
 
 
 def _series(infos: list) -> list[dict]:

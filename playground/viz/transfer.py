@@ -31,7 +31,8 @@ def compare_curves(series: list[dict]) -> go.Figure:
 
     ``series``: ``[{"name", "steps": [(epoch, loss)], "epochs": [(epoch, val_accuracy)]}, ...]``.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Validation accuracy", "Training loss"), horizontal_spacing=0.08)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Validation accuracy", "Training loss"),
+                        horizontal_spacing=0.08)
     for i, s in enumerate(series):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         if s["epochs"]:
@@ -40,8 +41,9 @@ def compare_curves(series: list[dict]) -> go.Figure:
                                      legendgroup=s["name"], hovertemplate="epoch %{x}: %{y:.1%}<extra></extra>"), 1, 1)
         if s["steps"]:
             x, y = zip(*s["steps"][-2000:])
-            fig.add_trace(go.Scatter(x=x, y=y, name=s["name"], mode="lines", line=dict(color=colour), showlegend=not s["epochs"],
-                                     legendgroup=s["name"], hovertemplate="epoch %{x:.2f}: %{y:.3f}<extra></extra>"), 1, 2)
+            fig.add_trace(go.Scatter(x=x, y=y, name=s["name"], mode="lines", line=dict(color=colour),
+                                     showlegend=not s["epochs"], legendgroup=s["name"],
+                                     hovertemplate="epoch %{x:.2f}: %{y:.3f}<extra></extra>"), 1, 2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=1)
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))

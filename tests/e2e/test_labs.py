@@ -32,7 +32,8 @@ def test_transfer_page_shows_the_article_line_and_counts_follow_a_stage_toggle(p
     page.get_by_text("layer4 · 14,964,736 parameters").click()
     wait_for_app(page)
     expect(_metric(page, "Trainable")).to_have_text("15,490,565")
-    expect(page.locator("[data-testid='stCode']").filter(has_text="Trainable: 15,490,565 / 24,033,861 parameters")).to_be_visible()
+    toggled = page.locator("[data-testid='stCode']").filter(has_text="Trainable: 15,490,565 / 24,033,861 parameters")
+    expect(toggled).to_be_visible()
     assert "stage_overrides" in page.url
     page.get_by_text("layer4 · 14,964,736 parameters").click()
     wait_for_app(page)

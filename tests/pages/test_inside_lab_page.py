@@ -97,7 +97,8 @@ def test_a_zoo_model_with_a_weights_file(app_page, with_store):
     assert "Upload the model's weights" in at.info[0].value
     torch.manual_seed(0)
     model = build_model("simplecnn", num_classes=3, in_channels=3)
-    at.file_uploader(key="in_weights").upload("simple.pt", weights_file(model.state_dict()), "application/octet-stream").run()
+    data = weights_file(model.state_dict())
+    at.file_uploader(key="in_weights").upload("simple.pt", data, "application/octet-stream").run()
     assert not at.exception and not at.error
     assert captions(at)[0] == "What the model sees: chelsea.png (32x32, 3 channels)"
     assert captions(at)[3].startswith("32 filters of 3x3 over 3 input channels (shown as RGB)")

@@ -29,7 +29,8 @@ def digits_run(tmp_path_factory):
 def test_the_page_defaults_are_the_articles_setup():
     cfg = tl.TransferLabConfig()
     tc = cfg.transfer_config()
-    assert (tc.backbone, tc.num_classes, tc.mode, tc.head) == ("resnet50", 5, "feature_extraction", transfer.article_head())
+    assert (tc.backbone, tc.num_classes, tc.mode) == ("resnet50", 5, "feature_extraction")
+    assert tc.head == transfer.article_head()
     info = tl.lab_describe(cfg)
     assert transfer.article_line(info["trainable"], info["total"]) == "Trainable: 525,829 / 24,033,861 parameters"
     assert "Linear(in_features=2048, out_features=256" in info["head_module"]
@@ -38,7 +39,8 @@ def test_the_page_defaults_are_the_articles_setup():
 
 def test_a_run_trained_here_is_a_backbone_with_its_own_stages(digits_run):
     factory, about = tl.run_model_factory(digits_run)
-    assert about["model"] == "simplecnn" and about["in_channels"] == 1 and about["classes"] == [str(d) for d in range(10)]
+    assert about["model"] == "simplecnn" and about["in_channels"] == 1
+    assert about["classes"] == [str(d) for d in range(10)]
     info = tl.lab_describe(tl.TransferLabConfig(weights="run", num_classes=3), digits_run)
     # SimpleCNN's three conv blocks, then the new head replacing its classifier (Linear 128 -> 10).
     assert [s[0] for s in info["stages"]] == ["block1", "block2", "block3", "head (new)"]
@@ -129,8 +131,9 @@ def test_the_head_designer_edits():
 
 
 def test_a_links_unusable_values_are_pulled_back_with_sentences():
-    cfg, problems = tl.clamp_config(tl.TransferLabConfig(backbone="resnet9000", image_size=50, weights="run", run="gone",
-                                                         stage_overrides={"x": "yes"}, mode="both"), ["r1"])
+    bad = tl.TransferLabConfig(backbone="resnet9000", image_size=50, weights="run", run="gone",
+                               stage_overrides={"x": "yes"}, mode="both")
+    cfg, problems = tl.clamp_config(bad, ["r1"])
     assert (cfg.backbone, cfg.image_size, cfg.weights, cfg.run, cfg.stage_overrides, cfg.mode) == (
         "resnet50", 48, "run", "r1", {}, "feature_extraction")
     assert any("resnet9000" in p for p in problems) and any("run 'gone'" in p for p in problems)
