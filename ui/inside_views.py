@@ -190,7 +190,10 @@ def predictions(p: Probe, x: torch.Tensor, a: inside.Analysis, caption: str, oth
                      + (f" ({prob:.0%})" if prob is not None else " (not in the top k)"))
         st.selectbox("Grad-CAM for another class", [-1] + list(range(len(names))), key=state.key(NS, "other"),
                      format_func=lambda i: "the runner-up" if i == -1 else names[i])
-    st.markdown(f"**Top {len(a.top)} predictions**")
+    c = st.columns([3, 2], vertical_alignment="center")
+    c[0].markdown(f"**Top {len(a.top)} predictions** (red: the class of the second Grad-CAM)")
+    c[1].radio("How many", (3, 5, 10), key=state.key(NS, "k"), horizontal=True, label_visibility="collapsed",
+               format_func=lambda k: f"top {k}")
     st.plotly_chart(viz.top_k_chart(a.top, {other}), width="stretch", key=f"{NS}_topk")
     st.caption("Grad-CAM (Selvaraju et al. 2017): the last convolutional block's feature maps, each weighted by how "
                "much "

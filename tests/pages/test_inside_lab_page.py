@@ -4,6 +4,7 @@ weights file, pictures of every kind, and the sentences for what cannot be shown
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 import torch
@@ -74,6 +75,9 @@ def test_a_run_shows_prediction_grad_cam_filters_and_feature_maps(app_page, with
     at.select_slider(key="in_index").set_value(5).run()
     assert "validation image #6" in captions(at)[0]
     assert {k: at.query_params[k] for k in ("layer", "other", "index")} == {"layer": "2", "other": "7", "index": "5"}
+    at.radio(key="in_k").set_value(10).run()
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert len(json.loads(spec)["data"][0]["y"]) == 10
 
 
 def test_bundled_photos_and_uploads_are_prepared_like_the_runs_images(app_page, with_store):
