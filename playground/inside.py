@@ -108,7 +108,14 @@ def run_label(info) -> str:
     """How a run is named in menus: id, model, dataset, accuracy."""
     cfg = info.config or {}
     model = cfg.get("model")
-    model = model.get("backbone", "transfer") + " (transfer)" if isinstance(model, dict) else str(model or "?")
+    if isinstance(model, dict) and model.get("kind") == "transfer":
+        from playground.transfer_lab import backbone_name
+
+        model = f"{backbone_name(model)} (transfer)"
+    elif isinstance(model, dict):
+        model = str(model.get("name") or "custom model")
+    else:
+        model = str(model or "?")
     acc = (info.final or {}).get("final_val_accuracy")
     acc_text = f" · {acc:.0%} val" if isinstance(acc, (int, float)) else ""
     return f"{info.id} · {model} on {cfg.get('dataset', '?')}{acc_text}"

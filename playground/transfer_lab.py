@@ -222,6 +222,22 @@ def run_configs(cfg: TransferLabConfig, *, num_classes: int, n_stages: int, weig
     return out
 
 
+def backbone_name(model: dict) -> str:
+    """The backbone of a transfer model dict, in words: torchvision's name, or the trained run's model."""
+    if model.get("weights") != "run" and not model.get("from_run"):
+        return str(model.get("backbone", "?"))
+    source = model.get("source") if isinstance(model.get("source"), dict) else {}
+    inner = source.get("model")
+    if inner is None and model.get("from_run"):
+        try:
+            inner = run_model_factory(model["from_run"])[1]["model"]
+        except (OSError, ValueError, KeyError):
+            inner = None
+    if isinstance(inner, dict):
+        inner = inner.get("name")
+    return f"{inner or 'a model'} from a run"
+
+
 def is_transfer_run(info) -> bool:
     """Was this run (a ``RunInfo``) launched from the Transfer page?"""
     model = (info.config or {}).get("model")

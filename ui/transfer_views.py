@@ -121,7 +121,7 @@ def _series(infos: list) -> list[dict]:
     out = []
     for r in infos:
         m = r.config.get("model") or {}
-        what = m.get("backbone", "?") if isinstance(m, dict) else str(m)
+        what = tl.backbone_name(m) if tl.is_transfer_run(r) else str(m)
         out.append(tl.run_series(r.path, f"{tl.run_role(r)} · {what} · {r.id[-4:]}"))
     return out
 

@@ -57,6 +57,7 @@ def test_a_run_trained_here_is_a_backbone_with_its_own_stages(digits_run):
     assert scratch.model == "simplecnn" and (scratch.dataset, scratch.epochs) == (tune.dataset, tune.epochs)
     roles = [tl.run_role(type("R", (), {"config": {"model": c.model}})) for c in (tune, scratch)]
     assert roles == ["feature extraction", "from scratch"]
+    assert tl.backbone_name(tune.model) == "simplecnn from a run" and tl.backbone_name({"backbone": "vgg16"}) == "vgg16"
 
 
 def test_a_transfer_run_is_not_offered_as_a_backbone(tmp_path):
