@@ -137,7 +137,7 @@ def compare() -> None:
     chosen = st.session_state.get(f"{NS}_compare_runs")
     if chosen is None or not set(chosen) <= set(ids):
         st.session_state[f"{NS}_compare_runs"] = [i for i in (chosen or ids[:2]) if i in ids] or ids[:2]
-    labels = {r.id: f"{r.id} · {tl.run_role(r)} · {r.status}" for r in infos}
+    labels = {r.id: f"{r.id} · {tl.run_role(r)}" for r in infos}  # the status lines below stay live
     st.multiselect("Runs to compare", ids, key=f"{NS}_compare_runs", format_func=labels.get, max_selections=6)
     active = any(r.active for r in infos if r.id in st.session_state[f"{NS}_compare_runs"])
 

@@ -85,3 +85,26 @@ def test_inside_page_shows_filters_maps_and_grad_cam_for_a_cli_run(page, app_url
     expect(page.get_by_text("features.8: 128 channels of 2x2")).to_be_visible()
     page.set_viewport_size({"width": 1400, "height": 2800})
     page.locator("[data-testid='stMain']").evaluate("el => el.scrollTo(0, 0)")
+
+
+def test_transfer_page_launches_fine_tuning_and_from_scratch_and_overlays_their_curves(page, app_url, app_env):
+    # The backbone: a SimpleCNN the CLI trains on generated shapes (offline there are no ImageNet weights).
+    out = subprocess.run([sys.executable, "-m", "playground", "train", "--dataset", "shapes", "--dataset-size", "600",
+                          "--epochs", "1", "--runs-dir", app_env["PLAYGROUND_RUNS_DIR"], "--json"], cwd=ROOT,
+                         env=app_env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    run_id = json.loads(out.stdout.strip().splitlines()[-1])["run_dir"].rstrip("/").rsplit("/", 1)[-1]
+
+    open_page(page, app_url, "transfer", f"weights=run&run={run_id}&dataset_size=400&epochs=2")
+    expect(page.get_by_text("block3 · 74,112 parameters")).to_be_visible()
+    page.get_by_role("button", name="Launch both runs").click()
+    wait_for_app(page)
+    expect(page.locator("[data-testid='stAlert']").filter(has_text="Launched ")).to_be_visible()
+    # Live: both runs' status lines, then both finished, with their curves overlaid.
+    status = page.locator("[data-testid='stMarkdownContainer']").filter(has_text="completed")
+    expect(status).to_have_count(2, timeout=180_000)
+    chart = page.locator("[data-testid='stPlotlyChart']").last
+    expect(chart).to_contain_text("feature extraction")
+    expect(chart).to_contain_text("from scratch")
+    page.set_viewport_size({"width": 1400, "height": 3000})
+    page.locator("[data-testid='stMain']").evaluate("el => el.scrollTo(0, 0)")
