@@ -137,7 +137,8 @@ def test_stop_kills_a_process_that_ignores_sigterm(tmp_path):
     runs.set_status(run, "running", "")
     t0 = time.monotonic()
     assert runs.stop(run, grace=1.0) == "stopped"
-    assert 1.0 <= time.monotonic() - t0 < 10
+    waited = time.monotonic() - t0
+    assert waited >= 1.0 and waited < 10  # the grace period, then the kill
     assert stubborn.poll() is not None
     assert "killed" in runs.read_status(run)["reason"]
 
