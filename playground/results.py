@@ -30,7 +30,8 @@ class LoadedRun:
     inputs: Inputs  # uint8 batches -> model inputs, with the run's validation pipeline
 
 
-def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu", state_dict: dict | None = None) -> LoadedRun:
+def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu",
+                    state_dict: dict | None = None) -> LoadedRun:
     """The run's architecture (no pre-trained weights fetched) with ``state_dict`` loaded, ready to predict.
 
     ``state_dict`` defaults to the run's own ``weights.pt``; a mismatch is a ValueError with a sentence.
@@ -50,7 +51,7 @@ def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu", sta
     model = resolve_model(config.model, num_classes=len(ds["classes"]), in_channels=shape[0], input_size=shape[1:],
                           load_weights=False)
     if hasattr(model, "head_name") and not any(k.startswith("net.") for k in state_dict):
-        state_dict = {f"net.{k}": v for k, v in state_dict.items()}  # a transfer model's file, saved without its wrapper
+        state_dict = {f"net.{k}": v for k, v in state_dict.items()}  # a transfer model's file, without its wrapper
     try:
         model.load_state_dict(state_dict)
     except RuntimeError as exc:
@@ -81,7 +82,8 @@ def load_weights_file(run_dir: str | Path, data: bytes, name: str = "weights fil
     return build_run_model(run_dir, device, state_dict=state)
 
 
-def run_evaluation(run_dir: str | Path, data: ImageDataset | None = None, loaded: LoadedRun | None = None) -> Evaluation:
+def run_evaluation(run_dir: str | Path, data: ImageDataset | None = None,
+                   loaded: LoadedRun | None = None) -> Evaluation:
     """The run's evaluation: ``evaluation.json`` when the run wrote one, else computed from its weights now.
 
     ``loaded``: evaluate this model (e.g. with uploaded weights) instead, always computed.

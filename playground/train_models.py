@@ -86,8 +86,8 @@ def _source_run(model: dict) -> dict:
         return model["source"]  # recorded when this run was created, so it outlives the earlier run
     run = Path(str(model.get("from_run") or ""))
     if not model.get("from_run") or not (run / "config.json").is_file() or not (run / "dataset.json").is_file():
-        raise ValueError(f"The run to start from ({model.get('from_run') or 'none given'}) is not a finished run folder "
-                         "with a config and a dataset: pick a run from the list.")
+        raise ValueError(f"The run to start from ({model.get('from_run') or 'none given'}) is not a finished run "
+                         "folder with a config and a dataset: pick a run from the list.")
     config = json.loads((run / "config.json").read_text())
     ds = json.loads((run / "dataset.json").read_text())
     return {"run": run.name, "model": config.get("model", "simplecnn"), "num_classes": len(ds["classes"]),
@@ -138,8 +138,8 @@ def _transfer_model(model: dict, num_classes: int, load_weights: bool) -> nn.Mod
     elif load_weights and cfg.weights == "upload":
         path = Path(str(model.get("weights_file") or ""))
         if not model.get("weights_file") or not path.is_file():
-            raise ValueError(f"The uploaded weights file ({model.get('weights_file') or 'none given'}) is not there any "
-                             "more: upload it again.")
+            raise ValueError(f"The uploaded weights file ({model.get('weights_file') or 'none given'}) is not "
+                             "there any more: upload it again.")
         state = transfer.read_weights_file(path.read_bytes(), path.name)
     built = transfer.build_transfer_model(cfg, net=net, state_dict=state)
     built.backbone_lr_scale = float(cfg.backbone_lr_scale)
