@@ -41,6 +41,7 @@ class Pipeline:
     mix: Callable | None = None  # (float images (B, C, H, W), labels (B,)) -> (images, soft labels (B, K))
     normalizes: bool = False  # holds its own Normalize: the trainer must not normalise again
     steps: tuple[str, ...] = ()  # names of the enabled steps, for messages
+    varies: bool = False  # output size changes from image to image (RandomRotation with expand, not cropped after)
 
 
 def resolve_pipeline(pipeline: Any, device: torch.device, *, num_classes: int | None = None,
@@ -64,7 +65,21 @@ def resolve_pipeline(pipeline: Any, device: torch.device, *, num_classes: int | 
     mix = build_batch_transform(spec, num_classes) if num_classes and batch_steps(spec) else None
     batch = batch_augmenter(spec, device)
     per_sample = None if batch is not None else build_transform(spec)
-    return Pipeline(per_sample, batch, mix, "Normalize" in names, names)
+    return Pipeline(per_sample, batch, mix, "Normalize" in names, names, _size_varies(user))
+
+
+def _size_varies(spec: dict) -> bool:
+    """Does the output size vary per image? Only RandomRotation(expand=True) does, unless a fixed size follows."""
+    varies = False
+    for s in spec["steps"]:
+        if not s["enabled"]:
+            continue
+        if s["name"] == "RandomRotation" and s["params"].get("expand"):
+            varies = True
+        elif s["name"] in ("CenterCrop", "RandomCrop", "RandomResizedCrop") or (
+                s["name"] == "Resize" and isinstance(s["params"]["size"], list)):
+            varies = False
+    return varies
 
 
 def _check_for_dataset(spec: dict, image_shape: tuple[int, int, int]) -> dict:
@@ -107,10 +122,11 @@ def output_shape(pipe: Pipeline, image_shape: tuple[int, int, int], device: torc
             blank = torch.zeros(image_shape, dtype=torch.uint8)
             out = pipe.batch(blank[None].to(device))[0] if pipe.batch else pipe.per_sample(blank)
             seen.add(tuple(int(v) for v in out.shape))
-    if len(seen) > 1:
+    if len(seen) > 1 or pipe.varies:
         sizes = ", ".join(f"{w}x{h}" for _, h, w in sorted(seen))
-        raise ValueError(f"The pipeline gives images of different sizes ({sizes}), which cannot form a batch: end it "
-                         "with a fixed-size step (Resize with height and width, CenterCrop or RandomResizedCrop).")
+        raise ValueError(f"The pipeline gives images of different sizes (e.g. {sizes}), which cannot form a batch: "
+                         "end it with a fixed-size step (Resize with height and width, CenterCrop or "
+                         "RandomResizedCrop), or turn off RandomRotation's expand.")
     return seen.pop()
 
 

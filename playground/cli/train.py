@@ -109,8 +109,11 @@ def _printer(out):
     def show(e: dict) -> None:
         if e["type"] == "start":
             d = e["dataset"]
+            trainable = e.get("trainable_params", e["params"])
+            params = f"{e['params']:,} parameters" if trainable == e["params"] else \
+                f"{trainable:,} of {e['params']:,} parameters trainable"
             out(f"Training on {e['device']}: {d['name']} ({e['train_size']:,} training / {e['val_size']:,} validation "
-                f"images, {len(e['classes'])} classes, {e['params']:,} parameters), {e['epochs']} epochs of "
+                f"images, {len(e['classes'])} classes, {params}), {e['epochs']} epochs of "
                 f"{e['steps_per_epoch']} steps, batch {e['batch_size']}" + (f" on {e['world_size']} processes" if e["world_size"] > 1 else ""))
         elif e["type"] == "epoch":
             out(f"epoch {e['epoch']:>3}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:6.1%}  "
