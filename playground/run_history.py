@@ -33,7 +33,7 @@ class Progress:
         if self.images_per_second:
             parts.append(f"{self.images_per_second:,.0f} img/s")
         if self.eta_seconds is not None and self.fraction < 1:
-            parts.append(f"about {duration(self.eta_seconds)} left")
+            parts.append("almost done" if self.eta_seconds < 1 else f"about {duration(self.eta_seconds)} left")
         return " · ".join(parts)
 
 

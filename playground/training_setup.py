@@ -58,7 +58,8 @@ def clamp_config(cfg: TrainConfig, uploads: Path) -> tuple[TrainConfig, list[str
     checks = {"epochs": 1 <= cfg.epochs <= max_epochs(), "batch_size": 1 <= cfg.batch_size <= 8192,
               "lr": 0 < cfg.lr <= 10, "momentum": 0 <= cfg.momentum < 1, "weight_decay": 0 <= cfg.weight_decay <= 1,
               "label_smoothing": 0 <= cfg.label_smoothing < 1, "val_fraction": 0.05 <= cfg.val_fraction <= 0.5,
-              "dataset_size": 0 <= cfg.dataset_size <= 60_000, "image_size": cfg.image_size == 0 or 8 <= cfg.image_size <= 128}
+              "dataset_size": 0 <= cfg.dataset_size <= 60_000,
+              "image_size": cfg.image_size == 0 or 8 <= cfg.image_size <= 128}
     for name, ok in checks.items():
         if not ok:
             reset(name, "is out of range")

@@ -11,8 +11,10 @@ import streamlit as st
 from playground import runs
 from playground.evaluate import Evaluation
 from playground.images import ImageError, load_image
+from playground.results import (
+    LoadedRun, load_run_model, load_weights_file, misclassified_gallery, predict, run_evaluation,
+)
 from playground.run_history import confused_pairs
-from playground.results import LoadedRun, load_run_model, load_weights_file, misclassified_gallery, predict, run_evaluation
 from playground.train import TrainConfig, load_data
 from playground.viz import training as vz
 
@@ -85,7 +87,7 @@ def _mistakes(run: Path, ev: Evaluation, stamp: float) -> None:
 
 def _try_image(run: Path, loaded: LoadedRun | None) -> None:
     up = st.file_uploader("A picture to classify", type=IMAGE_TYPES, key=f"{NS}_predict_upload",
-                          help="It is centre-cropped and resized to the training images' size, grey or RGB as they were.")
+                          help="Centre-cropped and resized to the training images' size, grey or RGB as they were.")
     if up is None:
         st.caption("Upload a picture: the model gives its five most probable classes.")
         return

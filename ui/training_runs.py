@@ -62,7 +62,8 @@ def compare(infos: list[runs.RunInfo]) -> None:
     if len(chosen) < 2:
         st.caption("Pick two or more runs: their curves are overlaid and their settings compared, differences first.")
         return
-    picked = [r for r in infos if r.id in chosen]
+    by_id = {r.id: r for r in infos}
+    picked = [by_id[i] for i in chosen]  # in the order they were picked
     labels = {r.id: _label(r, picked) for r in picked}
     st.plotly_chart(vz.compare_figure({labels[r.id]: history(r.path) for r in picked},
                                       st.session_state.get(f"{NS}_smoothing", 0.6)),

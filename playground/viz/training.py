@@ -67,7 +67,8 @@ def compare_figure(histories: dict[str, RunHistory], smoothing: float = 0.6) -> 
         colour = PALETTE[i % len(PALETTE)]
         _, losses = h.series("loss")
         xs, ys = thin(h.step_epochs(), smooth(losses, smoothing))
-        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines", line=dict(color=colour), legendgroup=label), 1, 1)
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines", line=dict(color=colour),
+                                 legendgroup=label), 1, 1)
         x, y = h.series("val_loss", per="epoch")
         fig.add_trace(go.Scatter(x=x, y=y, name=label, mode="lines+markers", line=dict(color=colour),
                                  legendgroup=label, showlegend=False), 1, 2)
@@ -84,7 +85,8 @@ def confusion_figure(confusion: list[list[int]], class_names: list[str]) -> go.F
     cm = np.asarray(confusion, dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig = go.Figure(go.Heatmap(
-        z=share, x=class_names, y=class_names, text=cm.astype(int), texttemplate="%{text}", colorscale="Blues",
+        z=share.tolist(), x=class_names, y=class_names, text=cm.astype(int).tolist(), texttemplate="%{text}",
+        colorscale="Blues",
         zmin=0, zmax=1, colorbar=dict(title="share", tickformat=".0%"),
         hovertemplate="true %{y}, predicted %{x}: %{text} (%{z:.1%} of %{y})<extra></extra>",
     ))
@@ -95,7 +97,8 @@ def confusion_figure(confusion: list[list[int]], class_names: list[str]) -> go.F
     return fig
 
 
-def per_class_figure(accuracy: list[float | None], class_names: list[str], counts: list[int] | None = None) -> go.Figure:
+def per_class_figure(accuracy: list[float | None], class_names: list[str],
+                     counts: list[int] | None = None) -> go.Figure:
     """A bar per class: the share of its validation images classified right."""
     values = [None if a is None else 100 * a for a in accuracy]
     text = [("no images" if a is None else f"{a:.0f}%") for a in values]

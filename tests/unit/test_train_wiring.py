@@ -71,7 +71,7 @@ def test_a_resizing_pipeline_builds_the_model_for_its_output(shapes):
     cfg = quick(dataset="shapes", augment="article-train", val_augment="article-val")
     setup = prepare(cfg, shapes, CPU)
     assert setup.input_shape == (3, 224, 224)
-    assert setup.train_inputs.batch is None and setup.train_inputs.per_sample is not None  # RandomResizedCrop: per image
+    assert setup.train_inputs.batch is None and setup.train_inputs.per_sample is not None  # RandomResizedCrop
     assert setup.val_inputs.batch is not None  # Resize + CenterCrop + ToTensor + Normalize: batched
     x = setup.train_inputs(shapes.train_x[:2])
     assert x.shape == (2, 3, 224, 224) and setup.net(x).shape == (2, 10)
