@@ -25,7 +25,7 @@ class Progress:
     epochs: int
     elapsed: float  # seconds since the run began training
     images_per_second: float | None
-    eta_seconds: float | None  # None until the rate is known
+    eta_seconds: float | None  # None until the rate is known, and once the run ended
 
     def text(self) -> str:
         """``Epoch 2.5 of 5 · step 120 of 240 · 1,850 img/s · about 14 s left``."""
@@ -90,7 +90,7 @@ class RunHistory:
         ips = rate * float(self.start.get("batch_size") or 0) if rate else None
         if self.epochs:
             ips = self.epochs[-1].get("images_per_second") or ips
-        eta = (total - step) / rate if rate else None
+        eta = (total - step) / rate if rate and not self.end else None
         return Progress(min(step / total, 1.0), step, total, epoch, epochs, elapsed, ips, eta)
 
     def _step_rate(self, window: int = 30) -> float | None:

@@ -100,7 +100,7 @@ def _label(value: str) -> str:
     if value in MODELS:
         return preset_info(value)["title"]
     if value in PIPELINES:
-        return f"{value} · {PIPELINES.get(value).title}"
+        return "None: the images as they are" if value == "none" else f"{PIPELINES.get(value).title} ({value})"
     return value
 
 
@@ -168,7 +168,7 @@ def model_tab(cfg: TrainConfig, check: Preflight) -> None:
         c, h, w = check.input_shape
         m = st.columns(3)
         m[0].metric("Parameters", f"{check.params:,}")
-        m[1].metric("MACs per image", _si(check.macs), help="Multiply-accumulates; FLOPs = 2 x MACs.")
+        m[1].metric("MACs / image", _si(check.macs), help="Multiply-accumulates per image; FLOPs = 2 x MACs.")
         m[2].metric("Input", f"{c}×{h}×{w}", help="What the model receives after the pipelines.")
 
 
@@ -186,7 +186,8 @@ def pipelines_tab(cfg: TrainConfig) -> None:
         st.selectbox(label, _options(PIPELINES.names(), value), key=state.key(NS, name), format_func=_label)
         try:
             steps = [s["name"] for s in load_pipeline(value)["steps"] if s["enabled"]]
-            st.caption(" → ".join(steps) or "no steps")
+            st.caption("Scaled to 0..1 and normalised by the trainer." if steps in ([], ["ToTensor"])
+                       else " → ".join(steps))
         except ValueError as exc:
             st.error(str(exc))
         st.file_uploader(f"…or upload a {label.lower()} (JSON from the Augmentation Studio)", type=["json"],
@@ -203,14 +204,18 @@ def training_tab(cfg: TrainConfig) -> None:
                                                                            "adamw": "AdamW"}.get)
     b.number_input("Learning rate (peak)", min_value=1e-6, max_value=10.0, format="%g", step=0.01, key=k("lr"),
                    help="SGD with one-cycle: 0.05-0.5. Adam/AdamW: about 1e-3.")
+    a, b = st.columns(2)
     a.selectbox("Schedule", SCHEDULES, key=k("schedule"),
                 help="step: x0.1 at 50% and 75%; cosine: down to 0; one-cycle: warm up for 30%, then down.")
     b.number_input("Weight decay", min_value=0.0, max_value=1.0, format="%g", step=1e-4, key=k("weight_decay"))
     if cfg.optimizer == "sgd":
+        a, b = st.columns(2, vertical_alignment="bottom")
         a.number_input("Momentum", min_value=0.0, max_value=0.99, step=0.05, key=k("momentum"))
         b.toggle("Nesterov", key=k("nesterov"))
+    a, b = st.columns(2)
     a.number_input("Label smoothing", min_value=0.0, max_value=0.5, step=0.05, key=k("label_smoothing"))
     b.number_input("Batch size", min_value=1, max_value=8192, step=32, key=k("batch_size"))
+    a, b = st.columns(2)
     a.number_input("Epochs", min_value=1, max_value=max_epochs(), key=k("epochs"))
     b.number_input("Seed", min_value=0, max_value=2**31 - 1, key=k("seed"), help="Initial weights and batch order.")
     devices = [d for d in DEVICE_CHOICES if d in ("auto", "cpu") or _available(d)]

@@ -69,10 +69,13 @@ def compare(infos: list[runs.RunInfo]) -> None:
                                       st.session_state.get(f"{NS}_smoothing", 0.6)),
                     width="stretch", key=f"{NS}_compare_chart")
     fields, cells, differs = compare_rows(picked)
-    frame = pd.DataFrame(cells, index=[f"● {f}" if d else f for f, d in zip(fields, differs)],
+    n_results = 5  # status, val accuracy, val loss, images/s, seconds: always shown
+    shown = [i for i, d in enumerate(differs) if d] + list(range(len(fields) - n_results, len(fields)))
+    frame = pd.DataFrame([cells[i] for i in shown], index=[fields[i] for i in shown],
                          columns=[labels[r.id] for r in picked])
-    st.dataframe(frame, width="stretch", key=f"{NS}_compare_table", height=38 + 35 * len(fields))
-    st.caption("● marks the settings that differ between these runs.")
+    st.dataframe(frame, width="stretch", key=f"{NS}_compare_table", height=38 + 35 * len(shown))
+    same = [f"{fields[i]} {cells[i][0]}" for i in range(len(fields) - n_results) if not differs[i]]
+    st.caption("Settings that differ come first. The same in all: " + ", ".join(same) + ".")
 
 
 def _label(r: runs.RunInfo, picked: list[runs.RunInfo]) -> str:

@@ -44,9 +44,11 @@ def live_figure(history: RunHistory, smoothing: float = 0.6) -> go.Figure:
     xs, ys = thin(x, y)
     fig.add_trace(go.Scatter(x=xs, y=ys, name="learning rate", mode="lines", line=dict(color=LR),
                              showlegend=False), 2, 2)
+    epochs = (history.start or {}).get("epochs") or 1
+    per_epoch = dict(dtick=1) if epochs <= 12 else dict(nticks=8)  # one tick per epoch while they fit
     fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="epoch", row=1, col=2, dtick=1)
-    fig.update_xaxes(title_text="epoch", row=2, col=1, dtick=1)
+    fig.update_xaxes(title_text="epoch", row=1, col=2, **per_epoch)
+    fig.update_xaxes(title_text="epoch", row=2, col=1, **per_epoch)
     fig.update_xaxes(title_text="step", row=2, col=2)
     fig.update_yaxes(title_text="%", row=2, col=1, rangemode="tozero")
     fig.update_yaxes(exponentformat="e", row=2, col=2)

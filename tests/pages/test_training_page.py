@@ -161,9 +161,9 @@ def test_compare_two_runs_then_delete_one(page, store):
     fig = chart(at, "train_compare_chart")
     assert fig and len({t["name"] for t in fig["data"]}) == 2
     table = at.dataframe[1].value
-    assert list(table.index[:2]) == ["● lr", "● label_smoothing"]  # what differs comes first
-    assert list(table.loc["● lr"]) == ["0.05", "0.2"]
-    assert "val accuracy" in table.index
+    assert list(table.index) == ["lr", "label_smoothing", "status", "val accuracy", "val loss", "images/s", "seconds"]
+    assert list(table.loc["lr"]) == ["0.05", "0.2"]
+    assert "The same in all: model simplecnn, dataset digits" in texts(at, "caption")
 
     at.selectbox(key="train_run").set_value(a.name).run()
     at.button(key="train_delete").click().run()
