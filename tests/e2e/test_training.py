@@ -24,7 +24,7 @@ def test_launch_to_live_curves_to_confusion_matrix(page, app_url):
     page.get_by_text(re.compile(r"Completed 6 epoch\(s\): \d+\.\d% validation accuracy")).wait_for(timeout=90_000)
     page.get_by_role("heading", name="Results").wait_for()
     page.get_by_text("Rows are the true class").wait_for()
-    accuracy = page.locator("[data-testid='stMetric']").filter(has_text="Validation accuracy")
+    accuracy = page.locator("[data-testid='stMetric']").filter(has_text="Validation accuracy").last  # the results'
     assert float(accuracy.locator("[data-testid='stMetricValue']").inner_text().rstrip("%")) > 90
     assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1  # the confusion matrix, drawn
     page.get_by_role("tab", name="Mistakes").click()
