@@ -97,7 +97,7 @@ def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> fl
 
 
 def ours_images_per_second(data, epochs: int, seed: int) -> float:
-    """Our trainer with the pipeline resolved to a batched crop+flip (training time only, as its epoch events report it)."""
+    """Our trainer, the pipeline resolved to a batched crop+flip (training time only, as its epoch events report it)."""
     cfg = TrainConfig(dataset="shapes", epochs=epochs, batch_size=128, lr=0.05, schedule="constant",
                       label_smoothing=0.0, device="cpu", seed=seed, augment=CROP_FLIP)
     result = train(cfg, data=data)

@@ -238,10 +238,12 @@ def launch_button(cfg: TrainConfig, check: Preflight) -> None:
     for text in check.warnings:
         st.warning(text, icon=":material/speed:")
     st.button("Launch run", type="primary", icon=":material/rocket_launch:", key=f"{NS}_launch",
-              disabled=not check.ok, on_click=_launch, args=(cfg,), width="stretch")
+              disabled=not check.ok, on_click=_launch, width="stretch")
 
 
-def _launch(cfg: TrainConfig) -> None:
+def _launch() -> None:
+    # Read the setup now, not when the button was drawn: a value typed just before the click arrives with it.
+    cfg = state.read(st.session_state.get(f"_{NS}_config") or TrainConfig(), NS, WIDGETS)
     try:
         run = runs.launch(cfg)
     except (ValueError, OSError) as exc:

@@ -33,7 +33,15 @@ def _gallery(run_dir: str, stamp: float, limit: int = 24) -> list[tuple]:
 
 
 def show(info: runs.RunInfo) -> None:
-    """The results of a run that saved weights (completed, or stopped after an epoch)."""
+    """The results of a run that saved weights (completed, or stopped after an epoch); problems become sentences."""
+    try:
+        _show(info)
+    except (ValueError, OSError, KeyError) as exc:  # a damaged run folder: say so, keep the page working
+        st.error(f"The results of run {info.id} could not be read ({exc}). Its folder may be damaged or "
+                 "still being written; delete the run if it stays like this.")
+
+
+def _show(info: runs.RunInfo) -> None:
     run = info.path
     evaluation = run / "evaluation.json"
     if not (run / "weights.pt").is_file() or info.active:

@@ -19,8 +19,8 @@ def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
     """The run to watch: launched from here, picked in the list, or named by the link (``?run=ID``)."""
     key = f"{NS}_run"
     ids = [r.id for r in infos]
-    if key not in st.session_state:
-        st.session_state[key] = st.query_params.get("run", ids[0] if ids else "")
+    if key not in st.session_state:  # first visit (the link), or back from another page (this session's choice)
+        st.session_state[key] = st.session_state.get(f"_{NS}_watched") or st.query_params.get("run", "")
     if st.session_state[key] not in ids:
         if st.session_state[key]:
             st.warning(f"There is no run {st.session_state[key]!r} here (any more); pick one from the list.")
@@ -28,6 +28,7 @@ def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
     if not ids:
         return None
     by_id = {r.id: r for r in infos}
+    st.session_state[f"_{NS}_watched"] = st.session_state[key]
     st.selectbox("Run", ids, key=key, label_visibility="collapsed",
                  format_func=lambda i: f"{i} · {short_value(by_id[i].config.get('model'))} on "
                                        f"{by_id[i].config.get('dataset')}")

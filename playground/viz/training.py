@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -12,53 +15,73 @@ TRAIN, VAL, LR = "#2e86de", "#e4572e", "#6c757d"
 PALETTE = ("#2e86de", "#e4572e", "#4caf50", "#9467bd", "#f2b134", "#17becf", "#8c564b", "#e377c2")
 
 
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white", "hovermode": "x unified",
+           "legend": {"orientation": "h", "y": -0.12, "x": 0.5, "xanchor": "center"}}
+
+
 def _layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.12, x=0.5, xanchor="center"), hovermode="x unified")
+    fig.update_layout(height=height, **_LAYOUT)
     fig.update_annotations(font_size=13)
     return fig
 
 
+@functools.lru_cache(maxsize=8)
+def _grid(rows: int, cols: int, titles: tuple[str, ...], vspace: float, hspace: float) -> dict:
+    """make_subplots' layout (axis domains, titles), made once: the live chart is rebuilt every second."""
+    layout = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=vspace,
+                           horizontal_spacing=hspace).to_dict()["layout"]
+    layout.pop("template", None)  # plotly's whole default theme: copying and validating it costs more than the rest
+    return layout
+
+
+def _line(x, y, panel: int, **kw) -> dict:
+    """A scatter trace on subplot ``panel`` (1-based, row by row), as a plain dict: no per-trace validation."""
+    ref = "" if panel == 1 else str(panel)
+    return {"type": "scatter", "x": list(x), "y": list(y), "xaxis": f"x{ref}", "yaxis": f"y{ref}", **kw}
+
+
 def live_figure(history: RunHistory, smoothing: float = 0.6) -> go.Figure:
-    """Four panels: loss per step (raw and smoothed), loss per epoch, accuracy per epoch, learning rate."""
-    fig = make_subplots(rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.09,
-                        subplot_titles=("Training loss per step", "Loss per epoch", "Accuracy per epoch",
-                                        "Learning rate"))
+    """Four panels: loss per step (raw and smoothed), loss per epoch, accuracy per epoch, learning rate.
+
+    Built from dicts over a cached grid (about 15 ms instead of 40 ms with make_subplots each time): the page
+    redraws it every second while a run trains, on the machine that trains.
+    """
+    layout = copy.deepcopy(_grid(2, 2, ("Training loss per step", "Loss per epoch", "Accuracy per epoch",
+                                        "Learning rate"), 0.2, 0.09))
     steps, losses = history.series("loss")
+    data = []
     if steps:
-        xs, ys = thin(steps, losses)
-        fig.add_trace(go.Scatter(x=xs, y=ys, name="step loss", mode="lines", line=dict(color=TRAIN, width=1),
-                                 opacity=0.3, showlegend=False), 1, 1)
-        xs, ys = thin(steps, smooth(losses, smoothing))
-        fig.add_trace(go.Scatter(x=xs, y=ys, name=f"smoothed ({smoothing:.2f})", mode="lines",
-                                 line=dict(color=TRAIN, width=2.5), showlegend=False), 1, 1)
+        data.append(_line(*thin(steps, losses), 1, name="step loss", mode="lines", opacity=0.3, showlegend=False,
+                          line={"color": TRAIN, "width": 1}))
+        data.append(_line(*thin(steps, smooth(losses, smoothing)), 1, name=f"smoothed ({smoothing:.2f})",
+                          mode="lines", showlegend=False, line={"color": TRAIN, "width": 2.5}))
     for key, name, colour in (("train_loss", "training", TRAIN), ("val_loss", "validation", VAL)):
-        x, y = history.series(key, per="epoch")
-        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", line=dict(color=colour),
-                                 legendgroup=name), 1, 2)
+        data.append(_line(*history.series(key, per="epoch"), 2, name=name, mode="lines+markers",
+                          line={"color": colour}, legendgroup=name))
     for key, name, colour in (("train_accuracy", "training", TRAIN), ("val_accuracy", "validation", VAL)):
         x, y = history.series(key, per="epoch")
-        fig.add_trace(go.Scatter(x=x, y=[100 * v for v in y], name=name, mode="lines+markers",
-                                 line=dict(color=colour), legendgroup=name, showlegend=False), 2, 1)
-    x, y = history.series("lr")
-    xs, ys = thin(x, y)
-    fig.add_trace(go.Scatter(x=xs, y=ys, name="learning rate", mode="lines", line=dict(color=LR),
-                             showlegend=False), 2, 2)
+        data.append(_line(x, [100 * v for v in y], 3, name=name, mode="lines+markers", line={"color": colour},
+                          legendgroup=name, showlegend=False))
+    data.append(_line(*thin(*history.series("lr")), 4, name="learning rate", mode="lines", showlegend=False,
+                      line={"color": LR}))
     epochs = (history.start or {}).get("epochs") or 1
-    per_epoch = dict(dtick=1) if epochs <= 12 else dict(nticks=8)  # one tick per epoch while they fit
-    fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="epoch", row=1, col=2, **per_epoch)
-    fig.update_xaxes(title_text="epoch", row=2, col=1, **per_epoch)
-    fig.update_xaxes(title_text="step", row=2, col=2)
-    fig.update_yaxes(title_text="%", row=2, col=1, rangemode="tozero")
-    fig.update_yaxes(exponentformat="e", row=2, col=2)
+    per_epoch = {"dtick": 1} if epochs <= 12 else {"nticks": 8}  # one tick per epoch while they fit
+    for axis, title in (("xaxis", "step"), ("xaxis2", "epoch"), ("xaxis3", "epoch"), ("xaxis4", "step")):
+        layout[axis]["title"] = {"text": title}
+        if title == "epoch":
+            layout[axis].update(per_epoch)
+    layout["yaxis3"].update(title={"text": "%"}, rangemode="tozero")
+    layout["yaxis4"]["exponentformat"] = "e"
     if history.start:  # the axes span the whole run from the start, so the curves grow into them
-        total, epochs = history.start.get("total_steps") or 1, history.start.get("epochs") or 1
-        for row, col in ((1, 1), (2, 2)):
-            fig.update_xaxes(range=[0, total], row=row, col=col)
-        for row, col in ((1, 2), (2, 1)):
-            fig.update_xaxes(range=[0.8, epochs + 0.2], row=row, col=col)
-    return _layout(fig, 600)
+        total = history.start.get("total_steps") or 1
+        for axis in ("xaxis", "xaxis4"):
+            layout[axis]["range"] = [0, total]
+        for axis in ("xaxis2", "xaxis3"):
+            layout[axis]["range"] = [0.8, epochs + 0.2]
+    layout.update({k: v for k, v in _LAYOUT.items() if k != "template"}, height=600)  # Streamlit's theme applies
+    for note in layout["annotations"]:
+        note["font"] = {"size": 13}
+    return go.Figure({"data": data, "layout": layout})
 
 
 def compare_figure(histories: dict[str, RunHistory], smoothing: float = 0.6) -> go.Figure:
