@@ -14,8 +14,9 @@ every ``log_every`` steps.
 
 Event types (every event has ``type`` and ``time``, seconds since the run began):
 ``start`` (sizes, device, ``params`` and ``trainable_params``, ``input_shape`` the model receives,
-``param_groups`` with their learning rates, steps, classes), ``step`` (``step``, ``epoch``,
-``loss`` averaged since the previous step event, ``lr``), ``epoch`` (``epoch``,
+``param_groups`` with their peak learning rates, steps, classes), ``step`` (``step``, ``epoch``,
+``loss`` averaged since the previous step event, ``lr`` of the first group: the head's for a
+transfer model), ``epoch`` (``epoch``,
 ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
 ``images_per_second``, ``epoch_seconds``) and ``end`` (``status``, ``reason``).
 
