@@ -86,10 +86,11 @@ def _live(run: Path, was_active: bool) -> None:
     if h.epochs:
         last, best = h.epochs[-1], h.best()
         m = st.columns(4)
-        m[0].metric("Validation accuracy", f"{last['val_accuracy']:.1%}", help=f"after epoch {last['epoch']}")
+        m[0].metric("Val accuracy", f"{last['val_accuracy']:.1%}",
+                    help=f"Validation accuracy after epoch {last['epoch']}")
         m[1].metric("Best so far", f"{best['val_accuracy']:.1%}", help=f"epoch {best['epoch']}")
-        m[2].metric("Validation loss", f"{last['val_loss']:.3f}" if last.get("val_loss") is not None else "–")
-        m[3].metric("Training loss", f"{last['train_loss']:.3f}" if last.get("train_loss") is not None else "–")
+        m[2].metric("Val loss", f"{last['val_loss']:.3f}" if last.get("val_loss") is not None else "–")
+        m[3].metric("Train loss", f"{last['train_loss']:.3f}" if last.get("train_loss") is not None else "–")
     smoothing = st.slider("Smoothing of the step loss", 0.0, 0.99, 0.6, 0.01, key=f"{NS}_smoothing",
                           help="An exponential moving average, as TensorBoard draws it: 0 shows every step.")
     st.plotly_chart(vz.live_figure(h, smoothing), width="stretch", key=f"{NS}_live_chart")
