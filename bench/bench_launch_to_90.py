@@ -180,7 +180,8 @@ def main() -> None:
     query = "&".join(f"{k}={v}" for k, v in (("dataset", args.dataset), ("epochs", args.epochs))
                      if v and not (k == "dataset" and v == "shapes"))
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"# bench_launch_to_90: {os.cpu_count()} CPUs, load average {load}; Training page with the default preset{' + ' + query if query else ''}")
+    print(f"# bench_launch_to_90: {os.cpu_count()} CPUs, load average {load}; Training page with the default preset"
+          + (f" + {query}" if query else ""))
     with tempfile.TemporaryDirectory() as d:
         store = Path(d) / "runs"
         proc, url = start_app(store)
