@@ -36,4 +36,11 @@ PAGES: list[PageEntry] = [
         "draws on your own photos, step through each transform, mix a batch with MixUp/CutMix, and export the code.",
         section="Build",
     ),
+    PageEntry(
+        "pages/training.py", "Training Runs", ":material/monitoring:", "train",
+        "Train SimpleCNN, a ResNet or your own model on handwritten digits, generated shapes, CIFAR-10 or your own "
+        "images: watch the live loss and accuracy, stop, compare runs side by side, and see the confusion matrix, "
+        "the mistakes and predictions on your own picture.",
+        section="Train",
+    ),
 ]
