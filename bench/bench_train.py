@@ -3,8 +3,10 @@
     python bench/bench_train.py                       # all parts
     python bench/bench_train.py --parts throughput    # throughput, polling, time90, difficulty
 
-1. throughput: our trainer (dataset preloaded as uint8 tensors, crop+flip applied to the
-   whole batch at once, channels_last) against the plain loop in the article's style
+1. throughput: our trainer (dataset preloaded as uint8 tensors, the pipeline
+   RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor resolved through
+   ``playground.augment`` into one batched on-device call, channels_last) against the plain loop
+   in the article's style
    (DataLoader over a Dataset that makes a PIL image per sample and runs
    RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize), same model (the
    article's SimpleCNN), same data (shapes), same augmentations, batch size and optimizer.
@@ -43,29 +45,18 @@ from torchvision import transforms  # noqa: E402
 
 from playground import runs  # noqa: E402
 from playground.data import load_dataset  # noqa: E402
-from playground.train import SimpleCNN, TrainConfig, train  # noqa: E402
+from playground.augment import make_step  # noqa: E402
+from playground.train import TrainConfig, train  # noqa: E402
+from playground.zoo import build_model  # noqa: E402
+
+# The same augmentation on both sides; ours goes through the real wiring (augment -> batch augmenter),
+# normalised by the trainer with the training set's mean/std, as the plain loop's Normalize does.
+CROP_FLIP = {"steps": [make_step("RandomCrop", size=32, padding=4), make_step("RandomHorizontalFlip", p=0.5),
+                       make_step("ToTensor")]}
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. Throughput
-
-
-def crop_flip_batch(x: torch.Tensor, pad: int = 4) -> torch.Tensor:
-    """RandomCrop(size, padding=pad) + RandomHorizontalFlip for a whole uint8 batch ``(B, C, H, W)`` at once.
-
-    The batched twin of the per-sample torchvision pipeline (zero padding, one random offset and
-    one coin per image); a reference for ``playground.augment_batch``.
-    """
-    b, c, h, w = x.shape
-    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p), zeros like RandomCrop
-    dy = torch.randint(0, 2 * pad + 1, (b,), device=x.device)
-    dx = torch.randint(0, 2 * pad + 1, (b,), device=x.device)
-    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]  # (B, 1, H, 1)
-    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]  # (B, 1, 1, W)
-    out = padded[torch.arange(b, device=x.device)[:, None, None, None], torch.arange(c, device=x.device)[None, :, None, None],
-                 rows, cols]  # (B, C, H, W)
-    flip = torch.rand(b, device=x.device) < 0.5
-    return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
 class PILDataset(Dataset):
@@ -90,7 +81,7 @@ def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> fl
     loader = DataLoader(PILDataset(data.train_x, data.train_y, tf), batch_size=128, shuffle=True, num_workers=workers,
                         persistent_workers=workers > 0)
     torch.manual_seed(seed)
-    model = SimpleCNN(10, 3)
+    model = build_model("simplecnn", num_classes=10, in_channels=3)  # the article's SimpleCNN
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     criterion = nn.CrossEntropyLoss()
     seen, t0 = 0, time.perf_counter()
@@ -106,10 +97,10 @@ def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> fl
 
 
 def ours_images_per_second(data, epochs: int, seed: int) -> float:
-    """Our trainer with the batched crop+flip (training time only, as its epoch events report it)."""
+    """Our trainer, the pipeline resolved to a batched crop+flip (training time only, as its epoch events report it)."""
     cfg = TrainConfig(dataset="shapes", epochs=epochs, batch_size=128, lr=0.05, schedule="constant",
-                      label_smoothing=0.0, device="cpu", seed=seed)
-    result = train(cfg, data=data, train_batch=crop_flip_batch)
+                      label_smoothing=0.0, device="cpu", seed=seed, augment=CROP_FLIP)
+    result = train(cfg, data=data)
     return result.images_per_second
 
 

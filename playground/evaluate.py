@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 from PIL import Image, ImageOps
 
-from playground.train_parts import Inputs
+from playground.train_pipeline import Inputs
 
 
 @torch.no_grad()

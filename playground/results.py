@@ -15,7 +15,9 @@ import torch.nn as nn
 
 from playground.data import ImageDataset
 from playground.evaluate import Evaluation, evaluate_model, top_k
-from playground.train import Inputs, TrainConfig, load_checkpoint, load_data, resolve_augment, resolve_model
+from playground.train import (
+    Inputs, TrainConfig, first_conv_channels, load_checkpoint, load_data, make_inputs, resolve_model, resolve_pipeline,
+)
 
 
 @dataclass
@@ -28,33 +30,68 @@ class LoadedRun:
     inputs: Inputs  # uint8 batches -> model inputs, with the run's validation pipeline
 
 
-def load_run_model(run_dir: str | Path, device: torch.device | str = "cpu") -> LoadedRun:
-    """Rebuild the run's model and load its saved weights (ValueError if the run saved none)."""
+def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu",
+                    state_dict: dict | None = None) -> LoadedRun:
+    """The run's architecture (no pre-trained weights fetched) with ``state_dict`` loaded, ready to predict.
+
+    ``state_dict`` defaults to the run's own ``weights.pt``; a mismatch is a ValueError with a sentence.
+    """
     run = Path(run_dir)
     device = torch.device(device)
-    weights = run / "weights.pt"
-    if not weights.is_file():
-        raise ValueError(f"Run {run.name} has no saved weights yet: it saves them after its first epoch.")
+    if state_dict is None:
+        weights = run / "weights.pt"
+        if not weights.is_file():
+            raise ValueError(f"Run {run.name} has no saved weights yet: it saves them after its first epoch.")
+        state_dict = load_checkpoint(weights)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     ds = json.loads((run / "dataset.json").read_text())
-    model = resolve_model(config.model, num_classes=len(ds["classes"]), in_channels=ds["in_channels"],
-                          input_size=tuple(ds["image_size"]))
-    model.load_state_dict(load_checkpoint(weights))
+    image_shape = (ds["in_channels"], *ds["image_size"])
+    pipe = resolve_pipeline(config.val_augment, device, image_shape=image_shape)
+    shape = tuple(ds.get("model_input") or image_shape)
+    model = resolve_model(config.model, num_classes=len(ds["classes"]), in_channels=shape[0], input_size=shape[1:],
+                          load_weights=False)
+    if hasattr(model, "head_name") and not any(k.startswith("net.") for k in state_dict):
+        state_dict = {f"net.{k}": v for k, v in state_dict.items()}  # a transfer model's file, without its wrapper
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[1:3])[:300]
+        raise ValueError(f"These weights do not fit run {run.name}'s model ({detail}). Load weights saved from this "
+                         "run's model.") from None
     model = model.to(device).eval()
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    per_sample, batch = resolve_augment(config.val_augment, device)
-    inputs = Inputs(ds["mean"], ds["std"], device, normalize=config.normalize, channels_last=config.channels_last,
-                    per_sample=per_sample, batch=batch)
+    inputs = make_inputs(pipe, ds["mean"], ds["std"], device, normalize=config.normalize,
+                         channels_last=config.channels_last, model_channels=first_conv_channels(model, shape[0]),
+                         data_channels=shape[0])
     return LoadedRun(model, config, ds, inputs)
 
 
-def run_evaluation(run_dir: str | Path, data: ImageDataset | None = None) -> Evaluation:
-    """The run's evaluation: ``evaluation.json`` when the run wrote one, else computed from its weights now."""
+def load_run_model(run_dir: str | Path, device: torch.device | str = "cpu") -> LoadedRun:
+    """Rebuild the run's model and load its saved weights (ValueError if the run saved none)."""
+    return build_run_model(run_dir, device)
+
+
+def load_weights_file(run_dir: str | Path, data: bytes, name: str = "weights file",
+                      device: torch.device | str = "cpu") -> LoadedRun:
+    """The run's model with weights from an uploaded file (``torch.load(..., weights_only=True)``)."""
+    from playground.transfer import read_weights_file
+
+    state = read_weights_file(data, name)
+    return build_run_model(run_dir, device, state_dict=state)
+
+
+def run_evaluation(run_dir: str | Path, data: ImageDataset | None = None,
+                   loaded: LoadedRun | None = None) -> Evaluation:
+    """The run's evaluation: ``evaluation.json`` when the run wrote one, else computed from its weights now.
+
+    ``loaded``: evaluate this model (e.g. with uploaded weights) instead, always computed.
+    """
     path = Path(run_dir) / "evaluation.json"
-    if path.is_file():
+    if loaded is None and path.is_file():
         return Evaluation.from_dict(json.loads(path.read_text()))
-    loaded = load_run_model(run_dir)
+    loaded = loaded or load_run_model(run_dir)
     data = data or load_data(loaded.config)
     return evaluate_model(loaded.model, data.val_x, data.val_y, data.class_names, loaded.inputs)
 

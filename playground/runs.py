@@ -36,6 +36,7 @@ exits, so a crashed run can never block the queue. Runs under ``torchrun`` skip 
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import math
@@ -234,8 +235,14 @@ def create_run(config, runs_root: str | Path | None = None) -> Path:
     config.validate()
     root = runs_dir(runs_root)
     root.mkdir(parents=True, exist_ok=True)
-    model = config.model if isinstance(config.model, str) else "custom"
-    dataset = Path(config.dataset).stem if config.dataset not in ("images",) else Path(config.data_path).stem
+    model = config.model if isinstance(config.model, str) and len(config.model) < 60 else "custom"
+    if isinstance(config.model, dict) or str(config.model).lstrip().startswith("{"):
+        from playground.train_models import describe_source, model_label
+
+        config = copy.copy(config)
+        config.model = describe_source(config.model)  # a "run" weights source: record what it was built from
+        model = model_label(config.model)
+    dataset = Path(config.dataset).stem if config.dataset not in ("images",) else "images"
     while True:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(Path(str(model)).stem)}-{_slug(dataset)}-{secrets.token_hex(2)}"
         path = root / run_id

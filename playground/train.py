@@ -13,8 +13,10 @@ autocast. No per-step host sync: losses accumulate on the device and are read
 every ``log_every`` steps.
 
 Event types (every event has ``type`` and ``time``, seconds since the run began):
-``start`` (sizes, device, parameter count, steps), ``step`` (``step``, ``epoch``,
-``loss`` averaged since the previous step event, ``lr``), ``epoch`` (``epoch``,
+``start`` (sizes, device, ``params`` and ``trainable_params``, ``input_shape`` the model receives,
+``param_groups`` with their peak learning rates, steps, classes), ``step`` (``step``, ``epoch``,
+``loss`` averaged since the previous step event, ``lr`` of the first group: the head's for a
+transfer model), ``epoch`` (``epoch``,
 ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
 ``images_per_second``, ``epoch_seconds``) and ``end`` (``status``, ``reason``).
 
@@ -40,9 +42,12 @@ from playground import distributed as dist_util
 from playground.data import ImageDataset, load_dataset
 from playground.device import pick_device
 from playground.distributed import DistContext
-from playground.train_parts import (  # noqa: F401 - re-exported: callers import one module
-    SCHEDULES, Inputs, SimpleCNN, check_model, divergence_reason, load_checkpoint, lr_factor, make_optimizer,
-    resolve_augment, resolve_model, save_checkpoint,
+from playground.train_models import check_model, resolve_model  # noqa: F401 - re-exported: callers import one module
+from playground.train_parts import (  # noqa: F401 - re-exported
+    SCHEDULES, divergence_reason, load_checkpoint, lr_factor, make_optimizer, save_checkpoint,
+)
+from playground.train_pipeline import (  # noqa: F401 - re-exported
+    Inputs, Pipeline, first_conv_channels, make_inputs, model_input_shape, resolve_augment, resolve_pipeline,
 )
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -66,7 +71,7 @@ class TrainConfig:
     validation accuracy within a minute on a 2-core CPU (bench/bench_train.py measures it).
     """
 
-    model: Any = "simplecnn"  # a zoo preset name, a model spec dict, or a path to a saved spec
+    model: Any = "simplecnn"  # a zoo preset, a model spec (dict, JSON, file) or a transfer dict (train_models)
     dataset: str = "shapes"  # a name in playground.data.DATASETS, or a folder/zip of class folders
     dataset_size: int = 0  # samples to generate (shapes) or a cap on training images; 0 = the dataset's default
     image_size: int = 0  # resize images to this square side; 0 = the dataset's own size
@@ -141,6 +146,7 @@ class TrainResult:
     images_per_second: float = 0.0
     seconds: float = 0.0
     model: nn.Module | None = None
+    val_inputs: Inputs | None = None  # what the model expects at validation: for evaluating it afterwards
 
     def final(self, key: str) -> float | None:
         return self.history[-1][key] if self.history else None
@@ -175,11 +181,49 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs: In
     return float(stats[0]) / n, float(stats[1]) / n
 
 
-def _build_model(config: TrainConfig, model, data: ImageDataset) -> nn.Module:
+def _build_model(config: TrainConfig, model, num_classes: int, shape: tuple[int, int, int]) -> nn.Module:
     if model is None:
-        return resolve_model(config.model, num_classes=data.num_classes, in_channels=data.in_channels,
-                             input_size=data.image_size)
+        return resolve_model(config.model, num_classes=num_classes, in_channels=shape[0], input_size=shape[1:])
     return model if isinstance(model, nn.Module) else model()
+
+
+@dataclass
+class RunSetup:
+    """The model and what feeds it, before the first step (``prepare``)."""
+
+    net: nn.Module
+    train_inputs: Inputs
+    val_inputs: Inputs
+    mix: Callable | None  # MixUp/CutMix: (images, labels) -> (images, soft labels)
+    input_shape: tuple[int, int, int]  # (C, H, W) the model receives
+
+
+def prepare(config: TrainConfig, data: ImageDataset, device: torch.device, model=None, *,
+            train_transform: Callable | None = None, train_batch: Callable | None = None,
+            val_transform: Callable | None = None, val_batch: Callable | None = None) -> RunSetup:
+    """Resolve the pipelines, build the model for the shape they produce, and the two ``Inputs``.
+
+    Explicit transforms (``train_transform``/``train_batch`` ...) replace the config's pipelines.
+    The model is built after ``torch.manual_seed(config.seed)``: the same seed, the same weights.
+    """
+    image_shape = (data.in_channels, *data.image_size)
+    if train_transform is not None or train_batch is not None:
+        train_pipe = Pipeline(per_sample=train_transform, batch=train_batch)
+    else:
+        train_pipe = resolve_pipeline(config.augment, device, num_classes=data.num_classes, image_shape=image_shape)
+    if val_transform is not None or val_batch is not None:
+        val_pipe = Pipeline(per_sample=val_transform, batch=val_batch)
+    else:
+        val_pipe = resolve_pipeline(config.val_augment, device, image_shape=image_shape)
+    shape = model_input_shape(train_pipe, val_pipe, image_shape, device)
+    torch.manual_seed(config.seed)  # same initial weights on every rank and in every rerun
+    net = _build_model(config, model, data.num_classes, shape)
+    channels = first_conv_channels(net, shape[0])
+    mean, std = data.channel_stats()
+    common = dict(normalize=config.normalize, channels_last=config.channels_last, model_channels=channels,
+                  data_channels=shape[0])
+    return RunSetup(net, make_inputs(train_pipe, mean, std, device, **common),
+                    make_inputs(val_pipe, mean, std, device, **common), train_pipe.mix, shape)
 
 
 def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Module | Callable[[], nn.Module] | None = None,
@@ -194,8 +238,11 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
     step (at every step event under data parallelism) and ends the run as "stopped". The model's
     ``state_dict`` is written atomically to ``checkpoint_path`` after every epoch and when the run ends.
     Augmentation: ``train_batch``/``val_batch`` (uint8 batch on the device -> batch) or
-    ``train_transform``/``val_transform`` (one uint8 ``(C, H, W)`` CPU image -> float tensor); when none
-    is given the config's pipelines are resolved. A NaN/infinite loss ends the run as "diverged".
+    ``train_transform``/``val_transform`` (one uint8 ``(C, H, W)`` CPU image -> tensor); when none
+    is given the config's pipelines are resolved (``prepare``). MixUp/CutMix in the training
+    pipeline train on soft labels. A model with ``param_groups`` (transfer learning) gets one
+    learning rate per group; frozen parameters never reach the optimizer. A NaN/infinite loss ends
+    the run as "diverged".
     """
     config.validate()
     t0 = time.perf_counter()
@@ -205,22 +252,25 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
     device = dist_util.setup(dist, device or pick_device(config.device))
     emit_main = emit if dist.is_main else (lambda event: None)
     data = data or load_data(config)
-    torch.manual_seed(config.seed)  # same initial weights on every rank and in every rerun
-    net = _build_model(config, model, data).to(device)
+    setup = prepare(config, data, device, model, train_transform=train_transform, train_batch=train_batch,
+                    val_transform=val_transform, val_batch=val_batch)
+    net = setup.net.to(device)
     if config.channels_last:
         net = net.to(memory_format=torch.channels_last)
     n_params = sum(p.numel() for p in net.parameters())
+    n_trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    if hasattr(net, "param_groups"):  # transfer learning: the head at lr, the backbone at lr x scale
+        groups = net.param_groups(config.lr, getattr(net, "backbone_lr_scale", 1.0))
+    else:
+        groups = [{"params": [p for p in net.parameters() if p.requires_grad], "lr": config.lr, "name": "all"}]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError("Every parameter of this model is frozen, so there is nothing to train: unfreeze a stage "
+                         "or give it a head.")
     net = dist_util.wrap(net, dist, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    if train_transform is None and train_batch is None:
-        train_transform, train_batch = resolve_augment(config.augment, device)
-    if val_transform is None and val_batch is None:
-        val_transform, val_batch = resolve_augment(config.val_augment, device)
-    mean, std = data.channel_stats()
-    common = dict(normalize=config.normalize, channels_last=config.channels_last)
-    train_inputs = Inputs(mean, std, device, per_sample=train_transform, batch=train_batch, **common)
-    val_inputs = Inputs(mean, std, device, per_sample=val_transform, batch=val_batch, **common)
+    train_inputs, val_inputs, mix = setup.train_inputs, setup.val_inputs, setup.mix
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)  # resident on the device, uint8
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
 
@@ -230,10 +280,14 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
         steps_per_epoch -= 1  # a final batch of 1 breaks BatchNorm (and leaves ranks without a shard)
     total = steps_per_epoch * config.epochs
     log_every = config.log_every or max(1, total // 400)
-    opt = make_optimizer(config, net.parameters())
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(config.schedule, s, total))
+    group_info = [{"name": g.get("name", f"group{i}"), "lr": g["lr"], "params": sum(p.numel() for p in g["params"])}
+                  for i, g in enumerate(groups)]  # peak rates, before the schedule scales them
+    opt = make_optimizer(config, groups)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(config.schedule, s, total))  # every group
     emit_main({"type": "start", "time": round(time.perf_counter() - t0, 3), "wall": time.time(), "device": str(device),
-               "params": n_params, "train_size": n, "val_size": len(val_y), "classes": data.class_names,
+               "params": n_params, "trainable_params": n_trainable, "input_shape": list(setup.input_shape),
+               "param_groups": group_info,
+               "train_size": n, "val_size": len(val_y), "classes": data.class_names,
                "steps_per_epoch": steps_per_epoch, "total_steps": total, "epochs": config.epochs,
                "batch_size": bs, "world_size": world, "dataset": data.describe()})
 
@@ -247,6 +301,7 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
         result.status, result.reason = status, reason
         result.seconds = time.perf_counter() - t0
         result.model = dist_util.unwrap(net).eval()
+        result.val_inputs = val_inputs
         if checkpoint_path and dist.is_main and status != "diverged":
             save_checkpoint(result.model.state_dict(), checkpoint_path)
         emit_main({"type": "end", "time": round(result.seconds, 3), "status": status, "reason": reason})
@@ -262,9 +317,13 @@ def train(config: TrainConfig, *, data: ImageDataset | None = None, model: nn.Mo
             idx = perm[b * bs:(b + 1) * bs]  # the global batch: the same on every rank
             shard = idx[dist.rank::world]  # (B / world,) this rank's share
             xb, yb = train_inputs(train_x[shard]), train_y[shard]
+            target = yb
+            if mix is not None:  # MixUp/CutMix: mixed images, soft labels (b, classes)
+                xb, target = mix(xb, yb)
+                yb = target.argmax(1)  # the dominant label, for the running accuracy
             with _autocast(device, config.amp):
                 logits = net(xb)  # (b, classes)
-            loss_sum = F.cross_entropy(logits.float(), yb, reduction="sum", label_smoothing=config.label_smoothing)
+            loss_sum = F.cross_entropy(logits.float(), target, reduction="sum", label_smoothing=config.label_smoothing)
             # DDP averages gradients over ranks, so scale by world/global-batch: the mean gradient equals
             # the one-process gradient of the whole global batch, whatever the shard sizes.
             opt.zero_grad(set_to_none=True)

@@ -1,8 +1,8 @@
-"""Building blocks of a training run: model and pipeline resolution, schedules, optimizers,
-input preparation and atomic checkpoints. ``playground.train`` re-exports all of it.
+"""Building blocks of a training run: schedules, optimizers (with per-group learning rates),
+atomic checkpoints and the divergence sentence. ``playground.train`` re-exports all of it.
 
-``resolve_model`` and ``resolve_augment`` are the only places that reach into the model zoo
-(issue 3) and the augmentation modules (issue 4).
+Models come from ``train_models`` (the zoo and transfer learning), inputs and pipelines from
+``train_pipeline`` (the augmentation modules).
 """
 
 from __future__ import annotations
@@ -10,84 +10,10 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
 
 import torch
-import torch.nn as nn
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
-
-
-# ---------------------------------------------------------------------------------------------
-# Models and pipelines: the one place that reaches into the zoo and augmentation modules.
-
-
-class SimpleCNN(nn.Module):
-    """The article's SimpleCNN (three conv-BN-ReLU stages, global average pooling, one linear layer)."""
-
-    def __init__(self, num_classes: int = 10, in_channels: int = 3):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2, 2),  # 32x32 -> 16x16
-            nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2, 2),  # 16x16 -> 8x8
-            nn.Conv2d(64, 128, kernel_size=3, padding=1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d((1, 1)),  # 8x8 -> 1x1
-        )
-        self.classifier = nn.Linear(128, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)  # (B, 128, 1, 1)
-        return self.classifier(x.view(x.size(0), -1))  # (B, num_classes)
-
-
-def resolve_model(model: Any, *, num_classes: int, in_channels: int, input_size: tuple[int, int]) -> nn.Module:
-    """Build the model a config names, fitted to the dataset's classes, channels and image size."""
-    if isinstance(model, nn.Module):
-        return model
-    try:
-        from playground.zoo import build_model
-    except ImportError:
-        # PHASE2: the model zoo (issue 3) is not merged yet; until it is, only the article's SimpleCNN
-        # is known. Delete this fallback once playground.zoo exists.
-        if model in ("simplecnn", "SimpleCNN"):
-            return SimpleCNN(num_classes=num_classes, in_channels=in_channels)
-        raise ValueError(f"Unknown model {model!r}. Choose one of: simplecnn.") from None
-    return build_model(model, num_classes=num_classes, in_channels=in_channels, input_size=input_size)
-
-
-def check_model(model: Any) -> None:
-    """Raise ValueError listing the choices when ``model`` names no known model (cheap: builds nothing)."""
-    if isinstance(model, nn.Module):
-        return
-    try:
-        from playground.zoo import model_spec
-    except ImportError:
-        # PHASE2: without the zoo (issue 3) only the article's SimpleCNN is known.
-        if model not in ("simplecnn", "SimpleCNN"):
-            raise ValueError(f"Unknown model {model!r}. Choose one of: simplecnn.") from None
-        return
-    model_spec(model)
-
-
-def resolve_augment(pipeline: Any, device: torch.device) -> tuple[Callable | None, Callable | None]:
-    """``(per_sample, batch)`` callables for a pipeline; ``(None, None)`` for no augmentation.
-
-    ``batch`` (preferred) maps a uint8 ``(B, C, H, W)`` batch on ``device`` to a float or uint8 batch;
-    ``per_sample`` maps one uint8 ``(C, H, W)`` CPU tensor to a float ``(C, H, W)`` tensor.
-    """
-    if pipeline in (None, "", "none"):
-        return None, None
-    try:
-        from playground.augment import build_transform, load_pipeline
-        from playground.augment_batch import batch_augmenter
-    except ImportError:
-        # PHASE2: the augmentation modules (issue 4) are not merged yet; only "none" is known until then.
-        raise ValueError(f"Unknown augmentation pipeline {pipeline!r}. Choose one of: none.") from None
-    spec = load_pipeline(pipeline)
-    batch = batch_augmenter(spec, device)
-    return (None, batch) if batch is not None else (build_transform(spec), None)
 
 
 def lr_factor(schedule: str, step: int, total: int) -> float:
@@ -111,7 +37,11 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
 
 
 def make_optimizer(config, params) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov), Adam or AdamW with the config's learning rate and weight decay."""
+    """SGD (momentum, Nesterov), Adam or AdamW with the config's learning rate and weight decay.
+
+    ``params``: parameters, or param groups (dicts with their own ``lr``, as
+    ``TransferModel.param_groups`` gives) -- the backbone then learns at its own, lower rate.
+    """
     if config.optimizer == "sgd":
         nesterov = bool(config.nesterov and config.momentum > 0)  # torch refuses Nesterov without momentum
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=nesterov,
@@ -119,29 +49,6 @@ def make_optimizer(config, params) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-class Inputs:
-    """uint8 batches -> model-ready float batches on the device: augment, scale, normalise, layout."""
-
-    def __init__(self, mean: list[float], std: list[float], device: torch.device, *, normalize: bool,
-                 channels_last: bool, per_sample: Callable | None = None, batch: Callable | None = None):
-        self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1)  # (1, C, 1, 1)
-        self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
-        self.device, self.normalize, self.channels_last = device, normalize, channels_last
-        self.per_sample, self.batch = per_sample, batch
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 ``(B, C, H, W)`` on the device -> float32 ``(B, C, H, W)``."""
-        if self.batch is not None:
-            x = self.batch(x)
-        elif self.per_sample is not None:
-            x = torch.stack([self.per_sample(img) for img in x.cpu()]).to(self.device)
-        if x.dtype == torch.uint8:
-            x = x.float().div_(255)  # 0..255 -> 0..1 (a pipeline may already have returned floats)
-        if self.normalize:
-            x = (x - self.mean) / self.std  # the caller turns this off when the pipeline normalises itself
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:

@@ -25,7 +25,7 @@ from playground.data import DataError
 from playground.device import pick_device
 from playground.distributed import DistContext
 from playground.evaluate import evaluate_model
-from playground.train import Inputs, TrainConfig, load_data, resolve_augment, train
+from playground.train import TrainConfig, load_data, train
 
 
 class StopFlag:
@@ -103,7 +103,9 @@ def execute_run(run_dir: str | Path, *, on_event: Callable[[dict], None] | None 
         def emit(event: dict) -> None:
             writer.write(event)
             if event["type"] == "start":
-                runs.set_status(run, "running", "", device_name=event["device"], total_steps=event["total_steps"])
+                runs.write_json_atomic(run / "dataset.json", {**event["dataset"], "model_input": event["input_shape"]})
+                runs.set_status(run, "running", "", device_name=event["device"], total_steps=event["total_steps"],
+                                params=event["params"], trainable_params=event["trainable_params"])
             elif event["type"] == "epoch":
                 history.append(event)
                 runs.set_status(run, "running", "", **{k: event[k] for k in (
@@ -113,11 +115,7 @@ def execute_run(run_dir: str | Path, *, on_event: Callable[[dict], None] | None 
         result = train(config, data=data, device=device, emit=emit, should_stop=flag,
                        checkpoint_path=run / "weights.pt", dist=dist)
         if result.epochs >= 1 and result.status in ("completed", "stopped") and dist.is_main:
-            per_sample, batch = resolve_augment(config.val_augment, device)
-            mean, std = data.channel_stats()
-            inputs = Inputs(mean, std, device, normalize=config.normalize, channels_last=config.channels_last,
-                            per_sample=per_sample, batch=batch)
-            ev = evaluate_model(result.model, data.val_x, data.val_y, data.class_names, inputs)
+            ev = evaluate_model(result.model, data.val_x, data.val_y, data.class_names, result.val_inputs)
             runs.write_json_atomic(run / "evaluation.json", ev.to_dict())
         st = runs.set_status(run, result.status, result.reason, images_per_second_mean=round(result.images_per_second, 1),
                              seconds=round(result.seconds, 2))

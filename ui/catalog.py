@@ -37,6 +37,13 @@ PAGES: list[PageEntry] = [
         section="Build",
     ),
     PageEntry(
+        "pages/training.py", "Training Runs", ":material/monitoring:", "train",
+        "Train SimpleCNN, a ResNet or your own model on handwritten digits, generated shapes, CIFAR-10 or your own "
+        "images: watch the live loss and accuracy, stop, compare runs side by side, and see the confusion matrix, "
+        "the mistakes and predictions on your own picture.",
+        section="Train",
+    ),
+    PageEntry(
         "pages/transfer_lab.py", "Transfer Learning", ":material/move_down:", "transfer",
         "Take ResNet-50 (or another torchvision backbone, or a model you trained here), freeze it stage by stage, "
         "design the new head and watch the trainable and frozen counts change; then fine-tune it on a dataset and "

@@ -18,12 +18,16 @@ from pathlib import Path
 
 from playground.device import DEVICE_CHOICES
 
+
 def add_parser(sub) -> None:
     from playground.train import OPTIMIZERS, SCHEDULES
 
     p = sub.add_parser("train", help="train a model on a dataset; the run is recorded in a run folder",
                        description="Train a model on a dataset. Defaults are the tuned preset (SimpleCNN on shapes).")
-    p.add_argument("--model", default=None, help="model preset name or saved spec (default simplecnn)")
+    p.add_argument("--model", default=None,
+                   help="a model preset (simplecnn, lenet5, resnet20, ...) or a JSON file: a model spec saved by "
+                        "the Architecture Lab, or a transfer-learning setup {\"kind\": \"transfer\", ...} "
+                        "(default simplecnn)")
     p.add_argument("--dataset", default=None,
                    help="shapes, digits, cifar10, mnist, fashion-mnist, or a folder/.zip of class folders")
     p.add_argument("--epochs", type=int)
@@ -34,8 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--momentum", type=float)
     p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--augment", help="training augmentation pipeline (default none)")
-    p.add_argument("--val-augment", help="validation pipeline (default none)")
+    p.add_argument("--augment", help="training augmentation: a pipeline preset (none, cifar, article-train, ...) or a "
+                                     "JSON file saved by the Augmentation Studio (default none)")
+    p.add_argument("--val-augment", help="validation pipeline: a preset or JSON file (default none)")
     p.add_argument("--dataset-size", type=int, help="samples to generate (shapes) or cap on training images")
     p.add_argument("--image-size", type=int, help="resize images to this square side")
     p.add_argument("--data-seed", type=int, help="seed of dataset generation and the train/val split")
@@ -67,22 +72,48 @@ def config_from_args(args: argparse.Namespace):
     elif config.dataset == "images":
         raise ValueError("For your own images give the folder or .zip itself: --dataset path/to/images.zip.")
     config.validate()
+    config.model = _inline_model(config.model)
     check_model(config.model)
-    from playground.train import resolve_augment
+    from playground.augment import load_pipeline
     from playground.device import pick_device
+    from playground.train import resolve_pipeline
 
     device = pick_device(config.device)  # an unavailable device is a bad argument, not a failed run
-    resolve_augment(config.augment, device)
-    resolve_augment(config.val_augment, device)
+    for name in ("augment", "val_augment"):
+        value = getattr(config, name)
+        resolve_pipeline(value, device)  # a sentence for an unknown preset or a broken pipeline
+        if value not in _pipeline_names():
+            setattr(config, name, load_pipeline(value))  # the run folder keeps the spec itself, not a path
     return config
+
+
+def _pipeline_names() -> set[str]:
+    from playground.augment import PIPELINES  # imported late: it loads torchvision, and --help must stay light
+
+    return set(PIPELINES.names()) | {"", "none"}
+
+
+def _inline_model(model):
+    """A JSON file's content instead of its path, so the run folder is complete on its own."""
+    from playground.train_models import as_model_config
+
+    model = as_model_config(model)
+    if isinstance(model, str) and model.endswith(".json"):
+        from playground.spec import load_spec
+
+        return load_spec(model)  # a model spec: SpecError (a sentence) when it is not one
+    return model
 
 
 def _printer(out):
     def show(e: dict) -> None:
         if e["type"] == "start":
             d = e["dataset"]
+            trainable = e.get("trainable_params", e["params"])
+            params = f"{e['params']:,} parameters" if trainable == e["params"] else \
+                f"{trainable:,} of {e['params']:,} parameters trainable"
             out(f"Training on {e['device']}: {d['name']} ({e['train_size']:,} training / {e['val_size']:,} validation "
-                f"images, {len(e['classes'])} classes, {e['params']:,} parameters), {e['epochs']} epochs of "
+                f"images, {len(e['classes'])} classes, {params}), {e['epochs']} epochs of "
                 f"{e['steps_per_epoch']} steps, batch {e['batch_size']}" + (f" on {e['world_size']} processes" if e["world_size"] > 1 else ""))
         elif e["type"] == "epoch":
             out(f"epoch {e['epoch']:>3}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:6.1%}  "

@@ -102,3 +102,36 @@ def test_runs_lists_as_json_and_says_when_empty(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == []
     assert main(["runs", "--runs-dir", str(tmp_path), "--stop", "nope"]) == 2
     assert "There is no run 'nope'" in capsys.readouterr().err
+
+
+def test_model_and_pipelines_from_json_files_are_kept_in_the_run_folder(tmp_path, capsys):
+    from playground.augment import make_step
+    from playground.zoo import model_spec
+
+    (tmp_path / "half.json").write_text(json.dumps(model_spec("simplecnn", width=0.5)))  # as the Architecture Lab saves
+    crop = {"steps": [make_step("RandomCrop", size=8, padding=1), make_step("ToTensor")]}  # as the Studio saves
+    (tmp_path / "crop.json").write_text(json.dumps(crop))
+    code = main(["train", "--model", str(tmp_path / "half.json"), "--augment", str(tmp_path / "crop.json"),
+                 "--dataset", "digits", "--epochs", "1", "--lr", "0.05", "--device", "cpu",
+                 "--runs-dir", str(tmp_path / "runs"), "--json"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and summary["status"] == "completed"
+    config = json.loads((Path(summary["run_dir"]) / "config.json").read_text())
+    assert config["model"]["layers"][0]["layers"][0]["out_channels"] == 16  # the spec itself, not a path to it
+    assert [s["name"] for s in config["augment"]["steps"]] == ["RandomCrop", "ToTensor"]
+
+
+def test_a_transfer_setup_file_trains_and_bad_files_are_one_line(tmp_path, capsys):
+    setup = {"kind": "transfer", "backbone": "resnet18", "weights": "random", "head": [{"type": "linear", "out": "classes"}]}
+    (tmp_path / "transfer.json").write_text(json.dumps(setup))
+    code = main(["train", "--model", str(tmp_path / "transfer.json"), "--dataset", "digits", "--dataset-size", "300",
+                 "--epochs", "1", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"), "--json"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and json.loads(out[-1])["status"] == "completed"
+    assert any("parameters" in line and "Training on cpu" in line for line in out)
+    (tmp_path / "broken.json").write_text("{not json")
+    for model in (str(tmp_path / "broken.json"), str(tmp_path / "missing.json")):
+        assert main(["train", "--model", model, "--runs-dir", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert not (tmp_path / "bad").exists()

@@ -1,0 +1,66 @@
+"""Training Runs: launch short runs, watch them live, compare them, and look inside the results."""
+
+import streamlit as st
+
+from playground import runs
+from playground.training_setup import preflight
+from playground.urlstate import to_query
+from ui import training_form as form
+from ui import training_live as live
+from ui import training_results as results
+from ui import training_runs as listing
+
+NS = form.NS
+
+st.title("Training Runs")
+st.caption(
+    "Train a CNN for real: pick the data, the model and the augmentation, launch, and watch the loss fall and the "
+    "accuracy rise while it trains. Every run is its own process: it survives closing this tab, Stop really stops "
+    "it, and a crash never takes the app down. The address bar holds the setup and the run you watch."
+)
+form.flash()
+cfg = form.restore()
+
+setup_col, run_col = st.columns([5, 7], gap="large")
+with setup_col:
+    st.subheader("New run")
+    data_tab, model_tab, pipe_tab, train_tab = st.tabs(["Data", "Model", "Augmentation", "Training"],
+                                                       key=f"{NS}_setup_tabs")
+    with data_tab:
+        overview = form.data_tab(cfg)
+    check = preflight(cfg, overview)
+    if overview is None and cfg.dataset == "images" and not cfg.data_path:
+        check.errors.append("Upload a zip of class folders first (Data tab).")
+    with model_tab:
+        form.model_tab(cfg, check)
+    with pipe_tab:
+        form.pipelines_tab(cfg)
+    with train_tab:
+        form.training_tab(cfg)
+    form.launch_button(cfg, check)
+
+infos = runs.list_runs()
+with run_col:
+    st.subheader("Watch a run")
+    watched = listing.pick_run(infos)
+    if watched is None:
+        st.info("No runs yet: set one up on the left and launch it. The defaults (SimpleCNN on shapes) reach about "
+                "90% validation accuracy within a minute on a laptop CPU.", icon=":material/rocket_launch:")
+    else:
+        live.watch(watched.path)
+        listing.delete_button(watched)
+
+if watched is not None:
+    results.show(watched)
+
+st.subheader("All runs")
+if infos:
+    listing.table(infos)
+    listing.compare(infos)
+else:
+    st.caption("Runs you launch here (or with `python -m playground train`) are listed here.")
+
+state_query = {**to_query(cfg), **({"run": watched.id} if watched is not None else {})}
+st.session_state[f"_{NS}_config"] = cfg
+if st.query_params.to_dict() != state_query:
+    st.query_params.from_dict(state_query)

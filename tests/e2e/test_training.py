@@ -1,0 +1,54 @@
+"""The Training page in a real browser: launch a digits run, watch the curves grow, read the
+confusion matrix; launch a long one, reload the page (it reattaches), and stop it."""
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import open_page, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_launch_to_live_curves_to_confusion_matrix(page, app_url):
+    open_page(page, app_url)
+    open_page(page, app_url, "train", "dataset=digits&epochs=6")
+    assert page.get_by_role("heading", name="Training Runs").is_visible()
+    page.get_by_text("1,438 training and 359 validation images").wait_for()
+    page.get_by_role("button", name="Launch run").click()
+    # Live: the progress line and the curves appear while it trains, without touching anything.
+    page.get_by_text(re.compile(r"Epoch \d\.\d of 6 · step \d+ of \d+")).first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    assert "run=" in page.url
+    # Done: the page switches to the results by itself.
+    page.get_by_text(re.compile(r"Completed 6 epoch\(s\): \d+\.\d% validation accuracy")).wait_for(timeout=90_000)
+    page.get_by_role("heading", name="Results").wait_for()
+    page.get_by_text("Rows are the true class").wait_for()
+    accuracy = page.locator("[data-testid='stMetric']").filter(has_text="Validation accuracy").last  # the results'
+    assert float(accuracy.locator("[data-testid='stMetricValue']").inner_text().rstrip("%")) > 90
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1  # the confusion matrix, drawn
+    page.get_by_role("tab", name="Mistakes").click()
+    page.get_by_text(re.compile(r"most confident of the \d+ mistakes|No mistakes")).wait_for()
+    page.get_by_role("tab", name="Confusion matrix").click()
+
+
+def test_reload_reattaches_and_stop_stops(page, app_url):
+    open_page(page, app_url)
+    open_page(page, app_url, "train", "dataset=digits&epochs=100&batch_size=32")
+    page.get_by_role("button", name="Launch run").click()
+    progress = page.get_by_text(re.compile(r"Epoch \d+\.\d of 100 · step \d+"))
+    progress.first.wait_for(timeout=60_000)
+    link = page.url
+    run_id = re.search(r"run=([\w-]+)", link).group(1)
+
+    page.goto(link)  # a reload: a new session that knows only the link
+    wait_for_app(page)
+    page.get_by_role("heading", name=re.compile(run_id)).wait_for()
+    first = progress.first.inner_text()
+    page.wait_for_function("t => !document.body.innerText.includes(t)", arg=first, timeout=30_000)  # still moving
+
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    stop.click()
+    page.get_by_text(re.compile(r"Stopped on request during epoch \d+")).wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Results").wait_for()  # a stopped run keeps its last epoch's weights
+    stop.wait_for(state="detached")  # the rerun that showed "Stopped" also removes the button
