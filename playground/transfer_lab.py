@@ -14,7 +14,6 @@ The run process builds the model from ``TrainConfig.model`` =
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -162,16 +161,14 @@ def imagenet_status(name: str) -> tuple[bool, str]:
 
 
 def save_weights_upload(data: bytes, folder: str | Path, filename: str = "weights.pt") -> Path:
-    """Keep an uploaded weights file (checked already) by content hash under ``folder``; returns its path."""
-    transfer.read_weights_file(data, filename)  # refuse anything that is not a safe state_dict
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"weights-{hashlib.sha256(data).hexdigest()[:16]}.pt"
-    if not target.exists():
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    return target
+    """Keep an uploaded weights file by content under ``folder`` (the page's uploads folder); returns its path.
+
+    The file is read first (``weights_only=True``): anything that is not a safe state_dict is refused.
+    """
+    from playground.train_models import save_upload_file
+
+    transfer.read_weights_file(data, filename)
+    return save_upload_file(data, folder, ".pt")
 
 
 # --------------------------------------------------------------------------- runs

@@ -10,6 +10,7 @@ import streamlit as st
 from playground import runs as run_store
 from playground import transfer
 from playground import transfer_lab as tl
+from playground.training_setup import uploads_dir
 from playground.viz import transfer as viz
 from ui import state
 from ui.transfer_editor import NS, Source
@@ -56,7 +57,7 @@ def _dataset(cfg: tl.TransferLabConfig) -> tuple[int | None, str, int, list[str]
     if up is None:
         return None, "", 3, ["Upload a zip of class folders to train on your own images."]
     try:
-        path = save_upload(up.getvalue(), run_store.runs_dir() / "uploads", up.name)
+        path = save_upload(up.getvalue(), uploads_dir(), up.name)
         classes = _zip_classes(str(path), cfg.image_size)
     except ValueError as exc:
         return None, "", 3, [str(exc)]
@@ -101,7 +102,7 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
                  key=f"{NS}_launch", icon=":material/rocket_launch:"):
         weights_file = ""
         if source.upload is not None:
-            saved = tl.save_weights_upload(source.upload, run_store.runs_dir() / "uploads", source.upload_name)
+            saved = tl.save_weights_upload(source.upload, uploads_dir(), source.upload_name)
             weights_file = str(saved)
         n_stages = len(info["stages"]) - 1
         try:

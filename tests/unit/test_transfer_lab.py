@@ -77,7 +77,7 @@ def test_uploaded_weights_are_checked_against_the_chosen_backbone_on_the_meta_de
     with pytest.raises(ValueError, match="do not fit this backbone: .*missing"):
         tl.check_uploaded_weights(tl.TransferLabConfig(backbone="resnet50"), sd)
     path = tl.save_weights_upload(buf.getvalue(), tmp_path / "uploads")
-    assert path.name.startswith("weights-") and path.read_bytes() == buf.getvalue()
+    assert path.suffix == ".pt" and path.read_bytes() == buf.getvalue()
     assert tl.save_weights_upload(buf.getvalue(), tmp_path / "uploads") == path  # by content: stored once
     with pytest.raises(ValueError, match="not a PyTorch weights file"):
         tl.save_weights_upload(b"not a weights file", tmp_path / "uploads")
@@ -168,3 +168,31 @@ def test_figures():
                               {"name": "b", "steps": [], "epochs": []}])
     assert [(t.name, t.xaxis) for t in fig.data] == [("a", "x"), ("a", "x2")]
     assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def test_the_pages_runs_train_as_counted_and_can_be_looked_inside(digits_run, tmp_path):
+    # End to end through the run machinery (in-process): the page's configs train, the run's own count of
+    # trainable parameters equals the page's, and the trained transfer model opens on the Inside page.
+    from playground import inside
+
+    cfg = tl.TransferLabConfig(weights="run", dataset="digits", epochs=1, batch_size=128)
+    configs = tl.run_configs(cfg, num_classes=10, n_stages=3, from_run=str(digits_run))
+    done = []
+    for c in configs:
+        run = runs.create_run(c, tmp_path)
+        assert execute_run(run, stop_flag=StopFlag())["status"] == "completed", runs.read_status(run)
+        done.append(run)
+    start = [next(e for e in runs.read_events(r)[0] if e["type"] == "start") for r in done]
+    info = tl.lab_describe(cfg, digits_run, num_classes=10)
+    assert (start[0]["trainable_params"], start[0]["params"]) == (info["trainable"], info["total"])
+    assert start[1]["trainable_params"] == start[1]["params"]  # from scratch: everything trains
+    # Frozen means frozen: the transfer run's backbone is bitwise the source run's.
+    source = torch.load(digits_run / "weights.pt", weights_only=True)
+    tuned = torch.load(done[0] / "weights.pt", weights_only=True)
+    body = [k for k in source if not k.startswith("classifier.")]
+    assert body and all(torch.equal(tuned[f"net.{k}"], source[k]) for k in body)  # BatchNorm statistics included
+    p = inside.from_run(done[0])
+    x = p.to_input(inside.validation_images(done[0], 1)[0][0])
+    a = inside.analyse(p, x, p.map_shapes()[0][0], [-1])
+    assert len(a.cams) == 2 and a.maps is not None
+    assert "simplecnn from a run (transfer) on digits" in inside.run_label(runs.run_info(done[0]))
