@@ -120,6 +120,11 @@ def results(cfg: GradFlowConfig, result: GradFlowResult, seconds: float) -> None
                    delta_color="inverse")
     st.caption(f"Gradient ratios at step {last}. Depth {cfg.depth}, {cfg.steps} steps of {cfg.batch_size} images, "
                f"trained in {seconds:.1f} s on this machine's CPU (cached: this setup shows at once next time).")
+    zeros = sorted({i + 1 for steps in result.grad_norms["plain"].values() for i, v in enumerate(steps) if v == 0})
+    if zeros:
+        st.caption(f"The plain network's layers {zeros[0]} to {zeros[-1]} received a gradient of exactly 0: it fell "
+                   "below the smallest number float32 can hold (about 1e-38) and vanished completely; the chart leaves "
+                   "them out, since a log scale has no 0.")
     left, right = st.columns([2, 3], gap="medium")
     left.plotly_chart(viz.loss_curves(result.losses), width="stretch", key=f"{NS}_loss_chart")
     right.plotly_chart(viz.grad_norms(result.layer_names, result.grad_norms), width="stretch", key=f"{NS}_norm_chart")

@@ -71,3 +71,24 @@ def test_a_hostile_link_is_pulled_back_with_sentences(app_page):
     assert "depth = 30" in warnings and "dataset = 'imagenet'" in warnings and "lr = 99.0" in warnings
     assert at.select_slider(key="gf_depth").value == 32 and at.select_slider(key="gf_steps").value == 10
     assert at.radio(key="gf_dataset").value == "digits" and at.multiselect(key="gf_record_steps").value == [0]
+
+
+
+def test_a_gradient_that_underflows_to_zero_is_explained(app_page, monkeypatch):
+    # As at depth 56 without batch norm: the plain net's first layers get a gradient below float32's range.
+    from playground.gradflow import GradFlowResult
+    from ui import gradient_views
+
+    def fake_study(cfg, images, labels, num_classes, on_step=None):
+        names = [f"layer{i}" for i in range(cfg.depth)]
+        plain = [0.0, 0.0] + [10.0 ** (i - cfg.depth) for i in range(2, cfg.depth)]
+        return GradFlowResult(names, {"plain": [2.3] * cfg.steps, "residual": [1.0] * cfg.steps},
+                              {"plain": {0: plain}, "residual": {0: [0.5] * cfg.depth}})
+
+    monkeypatch.setattr(gradient_views, "run_study", fake_study)
+    at = app_page(PAGE, query={"depth": "8", "steps": "10", "record_steps": "[0]", "seed": "7"})
+    at.button(key="gf_train").click().run()
+    assert not at.exception
+    assert any("layers 1 to 2 received a gradient of exactly 0" in c.value for c in at.caption)
+    norms = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][1]
+    assert norms["data"][0]["y"][:3] == [None, None, 1e-06]
