@@ -192,23 +192,46 @@ def scratch_config(tc: TransferConfig, n_stages: int) -> TransferConfig:
                    backbone_lr_scale=1.0)
 
 
+def channel_pipeline(data_channels: int, model_channels: int) -> dict | str:
+    """The pipeline that feeds ``data_channels``-channel images to a backbone taking ``model_channels``:
+    ``"none"`` when they agree, else torchvision's ``Grayscale`` with that many (equal) output channels
+    (grey digits to an RGB ImageNet backbone, or colour shapes to a backbone trained here on digits)."""
+    if data_channels == model_channels:
+        return "none"
+    if model_channels not in (1, 3):
+        raise ValueError(f"The backbone takes {model_channels}-channel images; only 1 or 3 can be made from these.")
+    return {"steps": [{"name": "Grayscale", "params": {"num_output_channels": int(model_channels)}}]}
+
+
+def backbone_channels(cfg: TransferLabConfig, run_dir: str | Path | None = None) -> int:
+    """How many input channels the backbone takes: 3 for torchvision's, the run's own for a model trained here."""
+    if cfg.weights == "run" and run_dir:
+        return int(run_model_factory(run_dir)[1]["in_channels"])
+    return 3
+
+
 def run_configs(cfg: TransferLabConfig, *, num_classes: int, n_stages: int, weights_file: str = "",
-                from_run: str = "", data_path: str = ""):
+                from_run: str = "", data_path: str = "", data_channels: int | None = None):
     """``[fine-tuning TrainConfig, from-scratch TrainConfig]`` (just the first when ``cfg.compare`` is off).
 
     Both share the data, image size, epochs, batch, learning rate and seed; AdamW with a cosine
     schedule, the same for both, keeps the comparison about the starting weights. From scratch is the
     same transfer model with random weights and nothing frozen -- except when the backbone is a run's
     model (``from_run``): the run process builds that architecture only with the run's weights, so its
-    twin is that model trained from scratch with its own classifier.
+    twin is that model trained from scratch with its own classifier. When the data's channels
+    (``data_channels``) differ from the backbone's, both runs get ``channel_pipeline`` for training and
+    validation.
     """
     from playground.train import TrainConfig
 
     tc = cfg.transfer_config(num_classes)
+    model_channels = backbone_channels(cfg, from_run)
+    pipeline = channel_pipeline(data_channels or model_channels, model_channels)
     size = cfg.dataset_size if cfg.dataset == "shapes" else 0  # generated shapes: how many; the others: all
     common = dict(dataset=cfg.dataset, data_path=data_path, dataset_size=size,
                   image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
-                  optimizer="adamw", schedule="cosine", weight_decay=1e-4, label_smoothing=0.0)
+                  optimizer="adamw", schedule="cosine", weight_decay=1e-4, label_smoothing=0.0,
+                  augment=pipeline, val_augment=pipeline)
     out = [TrainConfig(model=model_dict(tc, weights_file, from_run), **common)]
     if cfg.compare and from_run:
         out.append(TrainConfig(model=run_model_factory(from_run)[1]["spec"], **common))

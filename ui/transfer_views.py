@@ -41,10 +41,11 @@ def counts(info: dict) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _zip_classes(path: str, image_size: int) -> list[str]:
+def _zip_classes(path: str, image_size: int) -> tuple[list[str], int]:
     from playground.datasets_upload import read_image_folder
 
-    return read_image_folder(path, image_size).class_names
+    raw = read_image_folder(path, image_size)
+    return raw.class_names, int(raw.x.shape[1])
 
 
 def _dataset(cfg: tl.TransferLabConfig) -> tuple[int | None, str, int, list[str]]:
@@ -58,10 +59,10 @@ def _dataset(cfg: tl.TransferLabConfig) -> tuple[int | None, str, int, list[str]
         return None, "", 3, ["Upload a zip of class folders to train on your own images."]
     try:
         path = save_upload(up.getvalue(), uploads_dir(), up.name)
-        classes = _zip_classes(str(path), cfg.image_size)
+        classes, channels = _zip_classes(str(path), cfg.image_size)
     except ValueError as exc:
         return None, "", 3, [str(exc)]
-    return len(classes), str(path), 3, []
+    return len(classes), str(path), channels, []
 
 
 def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None:
@@ -89,9 +90,13 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
             problems.append(f"With this dataset's {classes} classes: {exc}")
     if not source.ok:
         problems.append("Choose weights a run can start from (see Backbone and weights above).")
-    if channels == 1 and cfg.weights != "run":
-        problems.append("The digits are grey (1 channel) and torchvision's backbones expect 3: pick shapes or your "
-                        "own images, or a backbone trained here on digits.")
+    try:
+        wanted = tl.backbone_channels(cfg, source.run_dir)
+    except (OSError, ValueError):
+        wanted = channels
+    if channels != wanted:
+        st.caption(f"These images have {channels} channel{'s' if channels > 1 else ''} and the backbone takes "
+                   f"{wanted}: both runs convert them with torchvision's Grayscale(num_output_channels={wanted}).")
     st.caption("Training runs on this machine's CPU when there is no GPU: ResNet-50 fine-tunes at roughly 20-60 "
                "images/s at 32 px, so the defaults are small (32 px, 1,000 shapes, 2 epochs, a few minutes for both "
                "runs). Feature extraction is much faster: the frozen backbone needs no backward pass. Runs queue one "
@@ -107,7 +112,7 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
         n_stages = len(info["stages"]) - 1
         try:
             configs = tl.run_configs(cfg, num_classes=classes, n_stages=n_stages, weights_file=weights_file,
-                                     from_run=source.run_dir, data_path=data_path)
+                                     from_run=source.run_dir, data_path=data_path, data_channels=channels)
         except ValueError as exc:
             st.error(str(exc))
             return

@@ -149,8 +149,10 @@ def test_launch_starts_the_fine_tuning_run_and_its_from_scratch_twin(app_page, s
     monkeypatch.setattr(runs, "launch", fake_launch)
     at = app_page(PAGE, query={"backbone": "resnet18", "weights": "random", "mode": "fine_tuning", "epochs": "3"})
     at.radio(key="tl_dataset").set_value("digits").run()
-    assert "grey (1 channel)" in " ".join(w.value for w in at.warning) and at.button(key="tl_launch").disabled
+    note = "These images have 1 channel and the backbone takes 3: both runs convert them with torchvision's Grayscale"
+    assert any(note in c.value for c in at.caption) and not at.button(key="tl_launch").disabled
     at.radio(key="tl_dataset").set_value("shapes").run()
+    assert not any(note in c.value for c in at.caption)
     at.button(key="tl_launch").click().run()
     assert not at.exception and "Launched" in at.success[0].value
     tune, scratch = launched
@@ -158,6 +160,7 @@ def test_launch_starts_the_fine_tuning_run_and_its_from_scratch_twin(app_page, s
     assert (tune.epochs, tune.dataset, tune.image_size, tune.dataset_size) == (3, "shapes", 32, 1000)
     assert tune.model["unfrozen_stages"] == 1 and scratch.model["unfrozen_stages"] == 5
     assert scratch.model["weights"] == "random" and scratch.model["backbone_lr_scale"] == 1.0
+    assert tune.augment == tune.val_augment == scratch.augment == "none"  # RGB shapes for an RGB backbone
     # Both appear in the comparison, as queued runs with no curves yet.
     assert len(at.multiselect(key="tl_compare_runs").value) == 2
     text = " ".join(m.value for m in at.markdown)

@@ -113,6 +113,19 @@ def test_fine_tuning_and_from_scratch_runs_share_everything_but_the_start():
                                                                                                     "from scratch"]
 
 
+def test_grey_images_are_fed_to_rgb_backbones_and_back():
+    assert tl.channel_pipeline(3, 3) == "none"
+    grey_to_rgb = {"steps": [{"name": "Grayscale", "params": {"num_output_channels": 3}}]}
+    assert tl.channel_pipeline(1, 3) == grey_to_rgb
+    assert tl.channel_pipeline(3, 1)["steps"][0]["params"] == {"num_output_channels": 1}
+    tune, scratch = tl.run_configs(tl.TransferLabConfig(weights="random", dataset="digits"), num_classes=10,
+                                   n_stages=5, data_channels=1)
+    assert tune.augment == tune.val_augment == scratch.augment == scratch.val_augment == grey_to_rgb
+    from playground.augment import load_pipeline
+
+    load_pipeline(grey_to_rgb)  # a pipeline the run process accepts
+
+
 def test_the_head_designer_edits():
     head = transfer.article_head()
     assert tl.edit_head(head, "remove", 0)[0] == {"type": "linear", "out": 256}
@@ -196,3 +209,20 @@ def test_the_pages_runs_train_as_counted_and_can_be_looked_inside(digits_run, tm
     a = inside.analyse(p, x, p.map_shapes()[0][0], [-1])
     assert len(a.cams) == 2 and a.maps is not None
     assert "simplecnn from a run (transfer) on digits" in inside.run_label(runs.run_info(done[0]))
+
+
+def test_grey_digits_fine_tune_an_rgb_backbone_and_open_inside(tmp_path):
+    from playground import inside
+
+    cfg = tl.TransferLabConfig(backbone="resnet18", weights="random", dataset="digits", epochs=1, compare=False,
+                               batch_size=128)
+    [config] = tl.run_configs(cfg, num_classes=10, n_stages=5, data_channels=1)
+    run = runs.create_run(config, tmp_path)
+    assert execute_run(run, stop_flag=StopFlag())["status"] == "completed", runs.read_status(run)
+    start = next(e for e in runs.read_events(run)[0] if e["type"] == "start")
+    assert start["input_shape"] == [3, 32, 32]
+    p = inside.from_run(run)
+    x = p.to_input(inside.validation_images(run, 1)[0][0])
+    assert x.shape == (1, 1, 32, 32) and p.prepare(x).shape == (1, 3, 32, 32)  # the run's own validation pipeline
+    a = inside.analyse(p, x, p.map_shapes()[0][0], [-1])
+    assert a.filters.shape == (64, 3, 7, 7) and next(iter(a.cams.values())).shape == (32, 32)
