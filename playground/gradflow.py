@@ -24,6 +24,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 DEPTHS = tuple(6 * n + 2 for n in range(1, 10))  # 8, 14, ..., 56
+# Digits by default: at depth 32 the residual net's loss falls from 2.3 to about 0.5 within 60 steps while the
+# plain twin's stays at 2.3 (ln 10, chance), so the loss curves tell the same story as the gradient norms. On
+# shapes neither network learns much in so few steps, but the gradient norms differ just as much.
+STUDY_DATASETS = ("digits", "shapes")
 
 
 @dataclass
@@ -31,15 +35,18 @@ class GradFlowConfig:
     """One plain-vs-residual experiment (the page's config object)."""
 
     depth: int = 32
-    steps: int = 40
+    steps: int = 60
     batch_size: int = 32
     lr: float = 0.05
     batch_norm: bool = False
-    record_steps: list = field(default_factory=lambda: [0, 10, 39])
+    record_steps: list = field(default_factory=lambda: [0, 30, 59])
     samples: int = 1024  # training images drawn from the dataset
     seed: int = 0
+    dataset: str = "digits"  # one of STUDY_DATASETS
 
     def validate(self) -> None:
+        if self.dataset not in STUDY_DATASETS:
+            raise ValueError(f"Unknown dataset {self.dataset!r}; choose one of {', '.join(STUDY_DATASETS)}.")
         if self.depth not in DEPTHS:
             raise ValueError(f"Depth {self.depth} is not 6n+2; choose one of {', '.join(map(str, DEPTHS))}.")
         if not 1 <= self.steps <= 500:
@@ -48,6 +55,8 @@ class GradFlowConfig:
             raise ValueError("The batch size must be between 1 and 512.")
         if not 0 < self.lr <= 10:
             raise ValueError("The learning rate must be above 0 and at most 10.")
+        if not 32 <= self.samples <= 10_000:
+            raise ValueError("Use between 32 and 10,000 training images.")
         bad = [s for s in self.record_steps if not 0 <= int(s) < self.steps]
         if bad:
             raise ValueError(f"Steps {bad} are outside the run (0 to {self.steps - 1}).")
@@ -89,6 +98,24 @@ def build_pair(cfg: GradFlowConfig, num_classes: int, in_channels: int) -> dict[
     # Option-A shortcuts have no parameters, so the twins share every name and shape.
     plain.load_state_dict(residual.state_dict(), strict=True)
     return {"plain": plain, "residual": residual}
+
+
+def study_data(cfg: GradFlowConfig) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The study's training images, standardised per channel: ``(images (N, C, H, W) float, labels (N,), classes)``.
+
+    At most ``cfg.samples`` images of the dataset's training split, seeded by ``cfg.seed``.
+    """
+    from playground.data import load_dataset
+
+    if cfg.dataset not in STUDY_DATASETS:
+        raise ValueError(f"Unknown dataset {cfg.dataset!r}; choose one of {', '.join(STUDY_DATASETS)}.")
+    # Shapes are generated: ask for enough that the training split (80%, rounded per class) holds ``samples``.
+    size = math.ceil(cfg.samples / 0.8) + 20 if cfg.dataset == "shapes" else None
+    data = load_dataset(cfg.dataset, size=size, seed=cfg.seed)
+    x, y = data.train_x[: cfg.samples], data.train_y[: cfg.samples]
+    mean, std = data.channel_stats()
+    images = (x.float().div(255) - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
+    return images, y, list(data.class_names)
 
 
 def run_study(

@@ -252,7 +252,8 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 def describe(cfg: TransferConfig, net_factory=None) -> dict:
     """Counts and stages for the page, computed on the meta device (no memory, no waiting).
 
-    Returns ``{"trainable", "total", "frozen", "stages": [(name, params, trainable)], "head": str}``.
+    Returns ``{"trainable", "total", "frozen", "stages": [(name, params, trainable)], "head": str,
+    "head_module": str}`` (the head as PyTorch prints it).
     """
     try:
         with torch.device("meta"):
@@ -266,7 +267,8 @@ def describe(cfg: TransferConfig, net_factory=None) -> dict:
         rows.append((name, n, name in model.trainable_stages))
     head_n = sum(p.numel() for p in model.net.get_submodule(model.head_name).parameters())
     rows.append(("head (new)", head_n, True))
-    return {"trainable": trainable, "total": total, "frozen": total - trainable, "stages": rows, "head": model.head_name}
+    return {"trainable": trainable, "total": total, "frozen": total - trainable, "stages": rows, "head": model.head_name,
+            "head_module": repr(model.net.get_submodule(model.head_name))}
 
 
 def article_line(trainable: int, total: int) -> str:
@@ -305,9 +307,22 @@ def read_weights_file(data: bytes, name: str = "weights file") -> dict:
 
 def load_backbone_weights(net: nn.Module, state_dict: dict, head: str) -> None:
     """Load everything but the classifier; a mismatch gets a sentence naming the keys."""
+    check_backbone_weights(net, state_dict, head)
     own = net.state_dict()
-    body_keys = {k for k in own if not k.startswith(head + ".")}
     given = {k: v for k, v in state_dict.items() if not k.startswith(head + ".")}
+    net.load_state_dict({**own, **given}, strict=True)
+
+
+def check_backbone_weights(net: nn.Module, state_dict: dict, head: str | None) -> int:
+    """Do these weights fit ``net`` (classifier ``head`` aside; ``None``: the whole model)?
+
+    Returns how many tensors will load. Only names and shapes are compared, so ``net`` may live
+    on the meta device (instant, no memory). A mismatch raises ValueError with a sentence naming the keys.
+    """
+    own = net.state_dict()
+    skip = (head + ".") if head else None
+    body_keys = {k for k in own if not (skip and k.startswith(skip))}
+    given = {k: v for k, v in state_dict.items() if not (skip and k.startswith(skip))}
     missing = sorted(body_keys - set(given))
     unexpected = sorted(set(given) - body_keys)
     wrong = sorted(k for k in body_keys & set(given) if tuple(own[k].shape) != tuple(given[k].shape))
@@ -320,9 +335,9 @@ def load_backbone_weights(net: nn.Module, state_dict: dict, head: str) -> None:
         if wrong:
             k = wrong[0]
             parts.append(f"{len(wrong)} with other shapes (e.g. {k}: file {tuple(given[k].shape)}, model {tuple(own[k].shape)})")
-        raise ValueError("These weights do not fit this backbone: " + "; ".join(parts) +
-                         ". Pick the backbone they were saved from.")
-    net.load_state_dict({**own, **given}, strict=True)
+        raise ValueError(f"These weights do not fit this {'backbone' if head else 'model'}: " + "; ".join(parts) +
+                         f". Pick the {'backbone' if head else 'model'} they were saved from.")
+    return len(given)
 
 
 def imagenet_weights_file(name: str) -> str:

@@ -43,4 +43,23 @@ PAGES: list[PageEntry] = [
         "the mistakes and predictions on your own picture.",
         section="Train",
     ),
+    PageEntry(
+        "pages/transfer_lab.py", "Transfer Learning", ":material/move_down:", "transfer",
+        "Take ResNet-50 (or another torchvision backbone, or a model you trained here), freeze it stage by stage, "
+        "design the new head and watch the trainable and frozen counts change; then fine-tune it on a dataset and "
+        "compare it with the same network trained from scratch.",
+        section="Labs",
+    ),
+    PageEntry(
+        "pages/gradient_lab.py", "Skip Connections & Gradients", ":material/trending_down:", "gradients",
+        "Train a deep plain network and its residual twin side by side and measure the gradient reaching every "
+        "layer: see it vanish without skip connections and flow through F(x) + x with them.",
+        section="Labs",
+    ),
+    PageEntry(
+        "pages/inside_lab.py", "Inside a Trained Network", ":material/visibility:", "inside",
+        "Open a model you trained (or any zoo model with a weights file): its first-layer filters, the feature maps of "
+        "every layer for a picture, Grad-CAM heatmaps of where it looks for each class, and its top predictions.",
+        section="Labs",
+    ),
 ]

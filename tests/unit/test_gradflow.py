@@ -44,3 +44,39 @@ def test_bad_settings_are_explained():
     with pytest.raises(ValueError, match="outside the run"):
         GradFlowConfig(steps=5, record_steps=[0, 9]).validate()
     assert DEPTHS[0] == 8 and DEPTHS[-1] == 56
+
+
+def test_study_data_is_standardised_and_capped():
+    from playground.gradflow import study_data
+
+    x, y, classes = study_data(GradFlowConfig(dataset="digits", samples=500))
+    assert x.shape == (500, 1, 8, 8) and y.shape == (500,) and classes == [str(d) for d in range(10)]
+    assert abs(float(x.mean())) < 0.1 and abs(float(x.std()) - 1) < 0.1
+    x, y, classes = study_data(GradFlowConfig(dataset="shapes", samples=64))
+    assert x.shape == (64, 3, 32, 32) and len(classes) == 10
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar10'"):
+        GradFlowConfig(dataset="cifar10").validate()
+
+
+def test_the_pages_default_study_the_residual_net_learns_and_the_plain_one_does_not():
+    # What the page shows by default (depth 32, digits): the loss curves tell the gradients' story.
+    from playground.gradflow import study_data
+
+    cfg = GradFlowConfig(steps=40, record_steps=[0, 39])
+    x, y, classes = study_data(cfg)
+    result = run_study(cfg, x, y, len(classes))
+    plain, residual = result.losses["plain"], result.losses["residual"]
+    assert sum(residual[-5:]) / 5 < 1.5 < 2.2 < sum(plain[-5:]) / 5  # chance is ln 10 = 2.30
+    assert result.first_to_last("plain", 39) < 1e-6 < 1e-2 < result.first_to_last("residual", 39)
+
+
+def test_gradient_figures_share_a_log_axis_and_leave_gaps_for_underflow():
+    from playground.viz import gradients as viz
+
+    norms = {"plain": {0: [0.0, 1e-9, 1.0]}, "residual": {0: [0.5, 0.7, 1.0]}}
+    fig = viz.grad_norms(["conv1", "layer1.0.conv1", "fc"], norms)
+    assert fig.layout.yaxis.type == fig.layout.yaxis2.type == "log" and fig.layout.yaxis2.matches == "y"
+    assert list(fig.data[0].y) == [None, 1e-9, 1.0]  # a gradient that underflowed to 0 is a gap, not -inf
+    loss = viz.loss_curves({"plain": [2.3, 2.3, 2.3], "residual": [2.3, 1.0, 0.5]}, smooth=2)
+    assert [t.name for t in loss.data if t.showlegend is not False] == [viz.TITLES["plain"], viz.TITLES["residual"]]
+    assert list(loss.data[3].y) == [2.3, 1.65, 0.75]  # the running mean

@@ -1,0 +1,43 @@
+"""Skip connections and vanishing gradients: train a plain network and its residual twin, compare gradients."""
+
+import streamlit as st
+
+from playground.gradflow import GradFlowConfig
+from ui import gradient_views as views
+from ui import state
+
+NS, WIDGETS = views.NS, views.WIDGETS
+
+st.title("Skip connections and vanishing gradients")
+st.caption(
+    "ResNet's idea in one experiment: a deep plain network and its residual twin (the same layers, the same initial "
+    "weights, the same batches; only the skip connections differ) train side by side, and the gradient reaching every "
+    "layer is measured. The address bar always holds this setup: copy it to share."
+)
+
+cfg = state.restore(GradFlowConfig, NS, WIDGETS)
+if not st.session_state.get(f"_{NS}_checked"):
+    cfg, problems = views.clamp(cfg)  # a stale or hand-edited link: say what was not usable
+    for p in problems:
+        st.warning(p)
+    state.set_config(cfg, NS, WIDGETS)
+    st.session_state[f"_{NS}_checked"] = True
+cfg = state.read(cfg, NS, WIDGETS)  # this run's widget values (restore gives the last run's)
+
+pressed = views.controls(cfg)
+cfg = state.read(cfg, NS, WIDGETS)
+state.publish(cfg, NS)
+
+trained = st.session_state.setdefault(f"_{NS}_trained", set())
+key = views.config_key(cfg)
+if pressed:
+    trained.add(key)
+if key in trained:
+    found = views.study(cfg)
+    if found is not None:
+        views.results(cfg, *found)
+else:
+    st.info(f"Press **Train both networks** to train the plain and the residual network of depth {cfg.depth} for "
+            f"{cfg.steps} steps on this machine (a few seconds on a CPU; depth 56 takes longest).",
+            icon=":material/play_arrow:")
+views.explanation(cfg)
