@@ -20,12 +20,7 @@ st.caption(
 )
 
 cfg = state.restore(StudioConfig, NS, WIDGETS)
-if not st.session_state.get(f"_{NS}_checked"):
-    cfg, problems = clamp_config(cfg)  # a stale or hand-edited link: say what was not usable
-    for p in problems:
-        st.warning(p)
-    state.set_config(cfg, NS, WIDGETS)
-    st.session_state[f"_{NS}_checked"] = True
+cfg = state.clamp_once(cfg, NS, WIDGETS, clamp_config)  # a stale or hand-edited link: say what was not usable
 spec, problems = studio_spec(cfg)
 for p in problems:
     st.warning(p)

@@ -16,12 +16,7 @@ st.caption(
 )
 
 cfg = state.restore(GradFlowConfig, NS, WIDGETS)
-if not st.session_state.get(f"_{NS}_checked"):
-    cfg, problems = views.clamp(cfg)  # a stale or hand-edited link: say what was not usable
-    for p in problems:
-        st.warning(p)
-    state.set_config(cfg, NS, WIDGETS)
-    st.session_state[f"_{NS}_checked"] = True
+cfg = state.clamp_once(cfg, NS, WIDGETS, views.clamp)  # a stale or hand-edited link: say what was not usable
 cfg = state.read(cfg, NS, WIDGETS)  # this run's widget values (restore gives the last run's)
 
 pressed = views.controls(cfg)

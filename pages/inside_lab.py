@@ -17,12 +17,7 @@ st.caption(
 
 runs = trained_runs()
 cfg = state.restore(InsideConfig, NS, WIDGETS)
-if not st.session_state.get(f"_{NS}_checked"):
-    cfg, problems = views.clamp(cfg, [r.id for r in runs])  # a stale or hand-edited link
-    for p in problems:
-        st.warning(p)
-    state.set_config(cfg, NS, WIDGETS)
-    st.session_state[f"_{NS}_checked"] = True
+cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: views.clamp(c, [r.id for r in runs]))  # a stale or hand-edited link
 cfg = state.read(cfg, NS, WIDGETS)  # this run's widget values (restore gives the last run's)
 
 left, right = st.columns([1, 1], gap="large")

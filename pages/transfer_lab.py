@@ -24,12 +24,7 @@ st.caption(
 
 runs = [r for r in trained_runs() if not is_transfer_run(r)]
 cfg = state.restore(TransferLabConfig, NS, WIDGETS)
-if not st.session_state.get(f"_{NS}_checked"):
-    cfg, problems = clamp_config(cfg, [r.id for r in runs])  # a stale or hand-edited link
-    for p in problems:
-        st.warning(p)
-    state.set_config(cfg, NS, WIDGETS)
-    st.session_state[f"_{NS}_checked"] = True
+cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: clamp_config(c, [r.id for r in runs]))  # a stale or hand-edited link
 cfg = state.read(cfg, NS, WIDGETS)
 editor.show_flash()
 

@@ -70,3 +70,20 @@ def set_config(cfg: Any, ns: str, widget_fields: set[str]) -> None:
     st.session_state[f"_{ns}_config"] = cfg
     for name in widget_fields:
         st.session_state[key(ns, name)] = getattr(cfg, name)
+
+
+def clamp_once(cfg: C, ns: str, widget_fields: set[str], clamp) -> C:
+    """Once per session, before the widgets are drawn: make a config read from a link usable.
+
+    ``clamp(cfg) -> (cfg, problems)`` fixes values a stale or hand-edited link got wrong; each
+    problem is shown as a warning and the widgets show the fixed values.
+    """
+    flag = f"_{ns}_checked"
+    if st.session_state.get(flag):
+        return cfg
+    cfg, problems = clamp(cfg)
+    for p in problems:
+        st.warning(p)
+    set_config(cfg, ns, widget_fields)
+    st.session_state[flag] = True
+    return cfg
