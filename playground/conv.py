@@ -261,7 +261,8 @@ def pool_output_hw(spec: PoolSpec, hw: Pair) -> Pair:
     """Output ``(H, W)`` of a pooling layer, honouring ``ceil_mode`` like PyTorch."""
     d = spec.dilation if spec.pool == "max" else (1, 1)
     return tuple(
-        _pool_axis(n, k, s, p, dd, spec.ceil_mode) for n, k, s, p, dd in zip(hw, spec.kernel, spec.stride, spec.padding, d)
+        _pool_axis(n, k, s, p, dd, spec.ceil_mode)
+        for n, k, s, p, dd in zip(hw, spec.kernel, spec.stride, spec.padding, d)
     )  # type: ignore[return-value]
 
 
@@ -305,6 +306,7 @@ def fc_equivalent_params(in_shape: Shape, out_shape: Shape, bias: bool = True) -
 
 def layer_label(spec: LayerSpec, in_channels: int) -> str:
     """The PyTorch constructor call a layer corresponds to, as people would write it."""
+
     def f(v):
         return str(v[0]) if isinstance(v, tuple) and v[0] == v[1] else str(v)
 
@@ -350,7 +352,9 @@ def _formula(axis: str, n: int, p0: int, p1: int, k: int, s: int, d: int, out: i
     return text
 
 
-def analyse_layer(spec: LayerSpec, in_shape: Shape, index: int = 0, rf: Pair = (1, 1), jump: Pair = (1, 1)) -> LayerReport:
+def analyse_layer(
+    spec: LayerSpec, in_shape: Shape, index: int = 0, rf: Pair = (1, 1), jump: Pair = (1, 1)
+) -> LayerReport:
     """Validate one layer on ``in_shape`` and compute its report (``error`` set instead of raising)."""
     n, c, h, w = in_shape
     label = layer_label(spec, c)
@@ -408,8 +412,15 @@ def to_module(spec: LayerSpec, in_channels: int) -> nn.Module:
     """The real PyTorch layer for a spec (validated first, so it never raises a torch error)."""
     if isinstance(spec, ConvSpec):
         return nn.Conv2d(
-            in_channels, spec.out_channels, spec.kernel, stride=spec.stride, padding=spec.padding,
-            dilation=spec.dilation, groups=spec.groups, bias=spec.bias, padding_mode=spec.padding_mode,
+            in_channels,
+            spec.out_channels,
+            spec.kernel,
+            stride=spec.stride,
+            padding=spec.padding,
+            dilation=spec.dilation,
+            groups=spec.groups,
+            bias=spec.bias,
+            padding_mode=spec.padding_mode,
         )
     if spec.pool == "max":
         return nn.MaxPool2d(spec.kernel, spec.stride, spec.padding, dilation=spec.dilation, ceil_mode=spec.ceil_mode)
@@ -452,5 +463,3 @@ def stacked_vs_single(channels: int = 64, hw: Pair = (32, 32), small: int = 3, n
         "stacked_nonlinearities": n_small,
         "single_nonlinearities": 1,
     }
-
-

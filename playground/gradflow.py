@@ -78,7 +78,9 @@ class GradFlowResult:
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The conv and linear weights, input side first (the order the forward pass meets them)."""
-    return [(n[: -len(".weight")], p) for n, p in model.named_parameters() if n.endswith(".weight") and p.ndim in (2, 4)]
+    return [
+        (n[: -len(".weight")], p) for n, p in model.named_parameters() if n.endswith(".weight") and p.ndim in (2, 4)
+    ]
 
 
 def layer_grad_norms(model: nn.Module) -> list[float]:

@@ -36,8 +36,13 @@ class ImageError(ValueError):
 
 # EXIF orientation tag values other than 1 (upright), as ImageOps.exif_transpose undoes them.
 _ORIENTATIONS = {
-    2: "mirrored", 3: "rotated 180°", 4: "flipped upside down", 5: "mirrored and rotated",
-    6: "rotated 90° clockwise", 7: "mirrored and rotated", 8: "rotated 90° counter-clockwise",
+    2: "mirrored",
+    3: "rotated 180°",
+    4: "flipped upside down",
+    5: "mirrored and rotated",
+    6: "rotated 90° clockwise",
+    7: "mirrored and rotated",
+    8: "rotated 90° counter-clockwise",
 }
 
 
@@ -110,7 +115,9 @@ def load_image(data: bytes, name: str = "upload", max_side: int | None = DEFAULT
     if not data:
         raise ImageError(f"{name} is empty (0 bytes). Choose a {SUPPORTED} file.")
     if len(data) > MAX_FILE_BYTES:
-        raise ImageError(f"{name} is {len(data) / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB. Use a smaller file.")
+        raise ImageError(
+            f"{name} is {len(data) / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB. Use a smaller file."
+        )
     notes: list[str] = []
     try:
         with warnings.catch_warnings():
@@ -143,7 +150,9 @@ def load_image(data: bytes, name: str = "upload", max_side: int | None = DEFAULT
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image this app can read. Choose a {SUPPORTED} file.") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
-        raise ImageError(f"{name} could not be decoded ({exc}). It may be truncated or corrupt: export it again.") from None
+        raise ImageError(
+            f"{name} could not be decoded ({exc}). It may be truncated or corrupt: export it again."
+        ) from None
     im = _to_rgb_or_l(im, notes)
     if max_side and max(im.size) > max_side:
         before = im.size

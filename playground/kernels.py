@@ -146,7 +146,9 @@ def _relative_change(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().mean().item() / scale) if scale > 1e-12 else 0.0
 
 
-def translation_study(image: torch.Tensor, kernel: torch.Tensor, conv: ConvSpec, pool: PoolSpec, max_shift: int = 6) -> list[ShiftResult]:
+def translation_study(
+    image: torch.Tensor, kernel: torch.Tensor, conv: ConvSpec, pool: PoolSpec, max_shift: int = 6
+) -> list[ShiftResult]:
     """Shift a grayscale image ``(1, H, W)`` by 0..max_shift pixels and measure how outputs change.
 
     Both views are crops of the same image, so no wrapped-around pixels appear: the shifted view is

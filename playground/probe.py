@@ -172,4 +172,6 @@ def top_k(model: nn.Module, x: torch.Tensor, k: int = 5, class_names: list[str] 
     k = min(k, probs.numel())
     values, idx = probs.topk(k)
     names = class_names or [str(i) for i in range(probs.numel())]
-    return [Prediction(int(i), names[int(i)] if int(i) < len(names) else str(int(i)), float(v)) for v, i in zip(values, idx)]
+    return [
+        Prediction(int(i), names[int(i)] if int(i) < len(names) else str(int(i)), float(v)) for v, i in zip(values, idx)
+    ]

@@ -27,9 +27,24 @@ import torchvision
 from playground.registry import Registry
 
 BACKBONES: Registry = Registry("backbone")
-for _name in ("resnet18", "resnet34", "resnet50", "resnet101", "vgg16", "vgg16_bn", "vgg11", "alexnet",
-              "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "densenet121", "resnext50_32x4d",
-              "convnext_tiny", "regnet_y_400mf", "shufflenet_v2_x1_0"):
+for _name in (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "vgg16",
+    "vgg16_bn",
+    "vgg11",
+    "alexnet",
+    "mobilenet_v3_small",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "densenet121",
+    "resnext50_32x4d",
+    "convnext_tiny",
+    "regnet_y_400mf",
+    "shufflenet_v2_x1_0",
+):
     BACKBONES.register(_name, _name)
 
 HEAD_LAYERS = ("dropout", "linear", "relu", "gelu", "batchnorm")
@@ -39,8 +54,13 @@ WEIGHT_SOURCES = ("imagenet", "random", "upload", "run")
 
 def article_head() -> list[dict]:
     """The article's classifier: Dropout(0.3), Linear(in, 256), ReLU, Dropout(0.2), Linear(256, classes)."""
-    return [{"type": "dropout", "p": 0.3}, {"type": "linear", "out": 256}, {"type": "relu"},
-            {"type": "dropout", "p": 0.2}, {"type": "linear", "out": "classes"}]
+    return [
+        {"type": "dropout", "p": 0.3},
+        {"type": "linear", "out": 256},
+        {"type": "relu"},
+        {"type": "dropout", "p": 0.2},
+        {"type": "linear", "out": "classes"},
+    ]
 
 
 @dataclass
@@ -126,7 +146,9 @@ def stages(model: nn.Module, head: str) -> list[tuple[str, list[str]]]:
     head_parent = head.rpartition(".")[0]
     out: list[tuple[str, list[str]]] = []
     if "layer1" in children:  # ResNet, ResNeXt, wide ResNet and our zoo's ResNets
-        stem = [n for n in children if n not in ("layer1", "layer2", "layer3", "layer4", "fc", "avgpool", "maxpool", "relu")]
+        stem = [
+            n for n in children if n not in ("layer1", "layer2", "layer3", "layer4", "fc", "avgpool", "maxpool", "relu")
+        ]
         out.append(("stem", stem))
         out += [(n, [n]) for n in ("layer1", "layer2", "layer3", "layer4") if n in children]
     elif "features" in children:
@@ -143,10 +165,17 @@ def stages(model: nn.Module, head: str) -> list[tuple[str, list[str]]]:
         else:
             out += [(f"features.{n}", [f"features.{n}"]) for n, _ in feats.named_children()]
     else:
-        out += [(n, [n]) for n, m in children.items() if n != head and n != head_parent and any(True for _ in m.parameters())]
+        out += [
+            (n, [n])
+            for n, m in children.items()
+            if n != head and n != head_parent and any(True for _ in m.parameters())
+        ]
     if head_parent and head_parent in children:
-        hidden = [f"{head_parent}.{n}" for n, m in children[head_parent].named_children()
-                  if f"{head_parent}.{n}" != head and any(True for _ in m.parameters())]
+        hidden = [
+            f"{head_parent}.{n}"
+            for n, m in children[head_parent].named_children()
+            if f"{head_parent}.{n}" != head and any(True for _ in m.parameters())
+        ]
         if hidden:
             out.append((head_parent, hidden))
     return out
@@ -202,7 +231,11 @@ class TransferModel(nn.Module):
 def trainable_stage_names(cfg: TransferConfig, stage_list) -> set[str]:
     """Which stages train: none (feature extraction) or the last N (fine-tuning), then per-stage toggles."""
     names = [n for n, _ in stage_list]
-    trainable = set() if cfg.mode == "feature_extraction" else set(names[len(names) - max(cfg.unfrozen_stages, 0):] if cfg.unfrozen_stages else [])
+    trainable = (
+        set()
+        if cfg.mode == "feature_extraction"
+        else set(names[len(names) - max(cfg.unfrozen_stages, 0) :] if cfg.unfrozen_stages else [])
+    )
     for name, on in (cfg.stage_overrides or {}).items():
         if name in names:
             (trainable.add if on else trainable.discard)(name)
@@ -214,7 +247,9 @@ def _torchvision_model(name: str) -> nn.Module:
     return torchvision.models.get_model(name, weights=None)
 
 
-def build_transfer_model(cfg: TransferConfig, net: nn.Module | None = None, state_dict: dict | None = None) -> TransferModel:
+def build_transfer_model(
+    cfg: TransferConfig, net: nn.Module | None = None, state_dict: dict | None = None
+) -> TransferModel:
     """Backbone (``net`` or torchvision's ``cfg.backbone``) + weights + new head + freezing.
 
     ``state_dict`` holds the backbone's weights (ImageNet, uploaded or a run's); its classifier
@@ -267,8 +302,14 @@ def describe(cfg: TransferConfig, net_factory=None) -> dict:
         rows.append((name, n, name in model.trainable_stages))
     head_n = sum(p.numel() for p in model.net.get_submodule(model.head_name).parameters())
     rows.append(("head (new)", head_n, True))
-    return {"trainable": trainable, "total": total, "frozen": total - trainable, "stages": rows, "head": model.head_name,
-            "head_module": repr(model.net.get_submodule(model.head_name))}
+    return {
+        "trainable": trainable,
+        "total": total,
+        "frozen": total - trainable,
+        "stages": rows,
+        "head": model.head_name,
+        "head_module": repr(model.net.get_submodule(model.head_name)),
+    }
 
 
 def article_line(trainable: int, total: int) -> str:
@@ -285,8 +326,10 @@ def _unwrap(obj) -> dict:
     for key in ("state_dict", "model", "model_state_dict", "weights"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             return _unwrap(obj[key])
-    raise ValueError("The file holds no state_dict (a mapping of parameter names to tensors). Save one with "
-                     "torch.save(model.state_dict(), path).")
+    raise ValueError(
+        "The file holds no state_dict (a mapping of parameter names to tensors). Save one with "
+        "torch.save(model.state_dict(), path)."
+    )
 
 
 def read_weights_file(data: bytes, name: str = "weights file") -> dict:
@@ -296,12 +339,14 @@ def read_weights_file(data: bytes, name: str = "weights file") -> dict:
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not a weights file"
-        raise ValueError(f"{name} is not a PyTorch weights file this app can read safely ({str(exc).splitlines()[0][:160]}).") from None
+        raise ValueError(
+            f"{name} is not a PyTorch weights file this app can read safely ({str(exc).splitlines()[0][:160]})."
+        ) from None
     sd = _unwrap(obj)
     # Strip the prefixes DataParallel/our own wrapper add, so any of them loads.
     for prefix in ("module.", "net."):
         if all(k.startswith(prefix) for k in sd):
-            sd = {k[len(prefix):]: v for k, v in sd.items()}
+            sd = {k[len(prefix) :]: v for k, v in sd.items()}
     return sd
 
 
@@ -334,9 +379,14 @@ def check_backbone_weights(net: nn.Module, state_dict: dict, head: str | None) -
             parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
         if wrong:
             k = wrong[0]
-            parts.append(f"{len(wrong)} with other shapes (e.g. {k}: file {tuple(given[k].shape)}, model {tuple(own[k].shape)})")
-        raise ValueError(f"These weights do not fit this {'backbone' if head else 'model'}: " + "; ".join(parts) +
-                         f". Pick the {'backbone' if head else 'model'} they were saved from.")
+            parts.append(
+                f"{len(wrong)} with other shapes (e.g. {k}: file {tuple(given[k].shape)}, model {tuple(own[k].shape)})"
+            )
+        raise ValueError(
+            f"These weights do not fit this {'backbone' if head else 'model'}: "
+            + "; ".join(parts)
+            + f". Pick the {'backbone' if head else 'model'} they were saved from."
+        )
     return len(given)
 
 

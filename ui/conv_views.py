@@ -28,27 +28,54 @@ def _pair(p) -> str:
 
 def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
     """Per-layer shapes and costs, formulas, and the error (with its fix) where the chain breaks."""
-    rows = [{"Layer": "input", "Output shape": shape_text(cfg.input_shape), "Parameters": 0, "Fully-connected equivalent": None,
-             "MACs per image": 0, "Receptive field": "1", "Jump": "1"}]
+    rows = [
+        {
+            "Layer": "input",
+            "Output shape": shape_text(cfg.input_shape),
+            "Parameters": 0,
+            "Fully-connected equivalent": None,
+            "MACs per image": 0,
+            "Receptive field": "1",
+            "Jump": "1",
+        }
+    ]
     for r in reports:
         if r.error:
             continue
-        rows.append({
-            "Layer": f"{r.index + 1}. {r.label}", "Output shape": shape_text(r.out_shape), "Parameters": r.params,
-            "Fully-connected equivalent": r.fc_params, "MACs per image": r.macs,
-            "Receptive field": _pair(r.receptive_field), "Jump": _pair(r.jump),
-        })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="conv_table",
-                 column_config={c: st.column_config.NumberColumn(format="localized") for c in
-                                ("Parameters", "Fully-connected equivalent", "MACs per image")})
+        rows.append(
+            {
+                "Layer": f"{r.index + 1}. {r.label}",
+                "Output shape": shape_text(r.out_shape),
+                "Parameters": r.params,
+                "Fully-connected equivalent": r.fc_params,
+                "MACs per image": r.macs,
+                "Receptive field": _pair(r.receptive_field),
+                "Jump": _pair(r.jump),
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key="conv_table",
+        column_config={
+            c: st.column_config.NumberColumn(format="localized")
+            for c in ("Parameters", "Fully-connected equivalent", "MACs per image")
+        },
+    )
     bad = next((r for r in reports if r.error), None)
     if bad:
-        st.error(f"**Layer {bad.index + 1}** ({bad.label}) on input {shape_text(bad.in_shape)}: {bad.error}", icon=":material/error:")
+        st.error(
+            f"**Layer {bad.index + 1}** ({bad.label}) on input {shape_text(bad.in_shape)}: {bad.error}",
+            icon=":material/error:",
+        )
     ok = [r for r in reports if not r.error]
     if ok:
         last = ok[-1]
-        st.success(f"Output shape: **{shape_text(last.out_shape)}**  ·  {sum(r.params for r in ok):,} parameters  ·  "
-                   f"{sum(r.macs for r in ok):,} MACs per image (FLOPs = 2 x MACs)  ·  receptive field {_pair(last.receptive_field)}")
+        st.success(
+            f"Output shape: **{shape_text(last.out_shape)}**  ·  {sum(r.params for r in ok):,} parameters  ·  "
+            f"{sum(r.macs for r in ok):,} MACs per image (FLOPs = 2 x MACs)  ·  receptive field {_pair(last.receptive_field)}"
+        )
     for r in ok:
         with st.expander(f"Layer {r.index + 1}: how {shape_text(r.in_shape)} becomes {shape_text(r.out_shape)}"):
             st.code(f"height: {r.formulas[0]}\nwidth:  {r.formulas[1]}", language=None, wrap_lines=True)
@@ -79,10 +106,16 @@ def vgg_comparison() -> None:
     size = c3.number_input("Feature map size", 4, 512, 32, key="conv_vgg_size")
     res = stacked_vs_single(int(ch), (int(size), int(size)), 3, int(n))
     big = res["big_kernel"]
-    st.plotly_chart(vz.params_comparison([
-        (f"{n} x conv 3x3", res["stacked_params"], res["stacked_macs"]),
-        (f"1 x conv {big}x{big}", res["single_params"], res["single_macs"]),
-    ]), width="stretch", key="conv_vgg_chart")
+    st.plotly_chart(
+        vz.params_comparison(
+            [
+                (f"{n} x conv 3x3", res["stacked_params"], res["stacked_macs"]),
+                (f"1 x conv {big}x{big}", res["single_params"], res["single_macs"]),
+            ]
+        ),
+        width="stretch",
+        key="conv_vgg_chart",
+    )
     saved = 1 - res["stacked_params"] / res["single_params"]
     st.markdown(
         f"Both see a **{big}x{big}** receptive field (stacked: {_pair(res['stacked'][-1].receptive_field)}, "
@@ -98,8 +131,12 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         st.info("Add a layer to see its window slide.")
         return
     c = st.columns(3)
-    c[0].selectbox("Layer", list(range(1, len(specs) + 1)), key=state.key(NS, "window_layer"),
-                   format_func=lambda i: f"{i}: {'Conv2d' if specs[i - 1].kind == 'conv' else 'Pooling'}")
+    c[0].selectbox(
+        "Layer",
+        list(range(1, len(specs) + 1)),
+        key=state.key(NS, "window_layer"),
+        format_func=lambda i: f"{i}: {'Conv2d' if specs[i - 1].kind == 'conv' else 'Pooling'}",
+    )
     c[1].number_input("Example input height", 1, 32, key=state.key(NS, "window_height"))
     c[2].number_input("Example input width", 1, 32, key=state.key(NS, "window_width"))
     idx = min(int(st.session_state[state.key(NS, "window_layer")]), len(specs)) - 1
@@ -127,8 +164,15 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     conv, pool = first_conv_and_pool(specs)
     c = st.columns(4)
     c[0].selectbox("Sample photo", sample_images(), key=state.key(NS, "image"))
-    upload = c[1].file_uploader("…or your own photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="conv_upload")
-    c[2].selectbox("Kernel", kernels.KERNELS.names(), key=state.key(NS, "kernel"), format_func=lambda n: kernels.KERNEL_LABELS.get(n, n))
+    upload = c[1].file_uploader(
+        "…or your own photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="conv_upload"
+    )
+    c[2].selectbox(
+        "Kernel",
+        kernels.KERNELS.names(),
+        key=state.key(NS, "kernel"),
+        format_func=lambda n: kernels.KERNEL_LABELS.get(n, n),
+    )
     c[3].number_input("Random kernel seed", 0, 10_000, key=state.key(NS, "kernel_seed"))
     try:
         loaded = _decode(upload.getvalue(), upload.name) if upload else load_sample(cfg.image, max_side=512)
@@ -138,13 +182,22 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     left, mid, right = st.columns(3)
     with left:
         image = to_tensor(loaded.image, gray=True)  # (1, H, W) in [0, 1]
-        st.image(loaded.image, caption=f"input {image.shape[2]}x{image.shape[1]} (converted to grayscale for the conv)", width="stretch")
+        st.image(
+            loaded.image,
+            caption=f"input {image.shape[2]}x{image.shape[1]} (converted to grayscale for the conv)",
+            width="stretch",
+        )
         if loaded.notes:
             st.caption("Image: " + "; ".join(loaded.notes))
         base = kernels.make_kernel(cfg.kernel, conv.kernel, cfg.kernel_seed)
-        st.caption(f"Kernel {conv.kernel[0]}x{conv.kernel[1]} (size, stride, padding and dilation from the chain's first conv). Edit any cell:")
-        edited = st.data_editor(pd.DataFrame(base.numpy()).round(4), key=f"conv_kernel_cells_{cfg.kernel}_{conv.kernel}_{cfg.kernel_seed}",
-                                width="stretch")
+        st.caption(
+            f"Kernel {conv.kernel[0]}x{conv.kernel[1]} (size, stride, padding and dilation from the chain's first conv). Edit any cell:"
+        )
+        edited = st.data_editor(
+            pd.DataFrame(base.numpy()).round(4),
+            key=f"conv_kernel_cells_{cfg.kernel}_{conv.kernel}_{cfg.kernel_seed}",
+            width="stretch",
+        )
     # An emptied cell counts as 0 rather than poisoning the whole map with NaN.
     kernel = torch.tensor(edited.apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(dtype="float32"))
     try:
@@ -154,7 +207,9 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         mid.error(str(exc))
         return
     mid.plotly_chart(vz.feature_map(fmap, "conv output"), width="stretch", key="conv_fmap")
-    right.plotly_chart(vz.feature_map(pooled, f"after {pool.pool} pooling {_pair(pool.kernel)}"), width="stretch", key="conv_pooled")
+    right.plotly_chart(
+        vz.feature_map(pooled, f"after {pool.pool} pooling {_pair(pool.kernel)}"), width="stretch", key="conv_pooled"
+    )
     st.subheader("Translation invariance")
     st.number_input("Largest shift (pixels)", 1, 16, key=state.key(NS, "max_shift"))
     try:

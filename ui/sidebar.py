@@ -17,7 +17,9 @@ def render_sidebar() -> None:
     """Draw the shared sidebar (called once per run by ``app.py``)."""
     info = _device_info()
     with st.sidebar:
-        icon = {"cuda": ":material/memory:", "mps": ":material/laptop_mac:"}.get(info.kind, ":material/developer_board:")
+        icon = {"cuda": ":material/memory:", "mps": ":material/laptop_mac:"}.get(
+            info.kind, ":material/developer_board:"
+        )
         st.markdown(f"**Compute device**  \n{icon} `{info.kind}`: {info.label}")
         if info.memory_bytes:
             st.caption(f"{info.memory_bytes / 2**30:.1f} GiB device memory")

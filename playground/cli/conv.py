@@ -14,8 +14,16 @@ from playground.cli import CLIError
 from playground.conv import ConvSpec, LayerSpec, PoolSpec, analyse_chain
 
 # Short option names accepted in --layer, mapped to spec fields.
-_CONV_KEYS = {"out": "out_channels", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "g": "groups",
-              "bias": "bias", "mode": "padding_mode"}
+_CONV_KEYS = {
+    "out": "out_channels",
+    "k": "kernel",
+    "s": "stride",
+    "p": "padding",
+    "d": "dilation",
+    "g": "groups",
+    "bias": "bias",
+    "mode": "padding_mode",
+}
 _POOL_KEYS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "ceil": "ceil_mode"}
 
 
@@ -74,22 +82,36 @@ def run(args) -> int:
     reports = analyse_chain(shape, layers)
     bad = next((r for r in reports if r.error), None)
     if args.json:
-        print(json.dumps({
-            "input_shape": list(shape),
-            "layers": [
-                {"layer": r.label, "output_shape": list(r.out_shape) if r.out_shape else None, "params": r.params,
-                 "macs": r.macs, "fc_equivalent_params": r.fc_params, "receptive_field": list(r.receptive_field),
-                 "jump": list(r.jump), "formulas": list(r.formulas), "error": r.error}
-                for r in reports
-            ],
-        }))
+        print(
+            json.dumps(
+                {
+                    "input_shape": list(shape),
+                    "layers": [
+                        {
+                            "layer": r.label,
+                            "output_shape": list(r.out_shape) if r.out_shape else None,
+                            "params": r.params,
+                            "macs": r.macs,
+                            "fc_equivalent_params": r.fc_params,
+                            "receptive_field": list(r.receptive_field),
+                            "jump": list(r.jump),
+                            "formulas": list(r.formulas),
+                            "error": r.error,
+                        }
+                        for r in reports
+                    ],
+                }
+            )
+        )
     else:
         print(f"input  {list(shape)}")
         for r in reports:
             if r.error:
                 continue
-            print(f"{r.index + 1:>2}. {r.label}\n    -> {list(r.out_shape)}  params {r.params:,}  MACs {r.macs:,}  "
-                  f"RF {r.receptive_field[0]}x{r.receptive_field[1]}  jump {r.jump[0]}x{r.jump[1]}")
+            print(
+                f"{r.index + 1:>2}. {r.label}\n    -> {list(r.out_shape)}  params {r.params:,}  MACs {r.macs:,}  "
+                f"RF {r.receptive_field[0]}x{r.receptive_field[1]}  jump {r.jump[0]}x{r.jump[1]}"
+            )
     if bad:
         raise CLIError(f"layer {bad.index + 1}: {bad.error}")
     return 0
@@ -98,7 +120,12 @@ def run(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("conv", help="output shapes, parameters, MACs and receptive fields of a conv/pool chain")
     p.add_argument("--input", default="1x3x32x32", help="input shape N x C x H x W (default 1x3x32x32)")
-    p.add_argument("--layer", action="append", default=[], metavar="SPEC",
-                   help="conv:out=16,k=3,s=1,p=1[,d=1,g=1,bias=true,mode=zeros] or pool:max|avg[,k=2,s=2,p=0,d=1,ceil=false]; repeat")
+    p.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="conv:out=16,k=3,s=1,p=1[,d=1,g=1,bias=true,mode=zeros] or pool:max|avg[,k=2,s=2,p=0,d=1,ceil=false]; repeat",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

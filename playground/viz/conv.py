@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 
-from playground.conv import ConvSpec, LayerSpec, PoolSpec, conv_output_hw, conv_padding, pool_output_hw
+from playground.conv import ConvSpec, LayerSpec, conv_output_hw, conv_padding, pool_output_hw
 
 MAX_FRAMES = 400  # beyond this the animation samples positions evenly
 MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high
@@ -65,8 +65,14 @@ def _fmt(v: float) -> str:
 
 def _cell(x0: float, y0: float, color: str, width: float = 0, line: str | None = None) -> dict:
     return dict(
-        type="rect", x0=x0 - 0.5, x1=x0 + 0.5, y0=y0 - 0.5, y1=y0 + 0.5, fillcolor=color,
-        line=dict(width=width, color=line or color), layer="above",
+        type="rect",
+        x0=x0 - 0.5,
+        x1=x0 + 0.5,
+        y0=y0 - 0.5,
+        y1=y0 + 0.5,
+        fillcolor=color,
+        line=dict(width=width, color=line or color),
+        layer="above",
     )
 
 
@@ -85,42 +91,94 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
 
     shown_in = np.where(mask, np.nan, padded)
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(
-        z=np.where(mask, 0.5, np.nan), x=np.arange(wp), y=np.arange(hp), colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
-        showscale=False, hoverinfo="skip", xgap=1, ygap=1,
-    ))
-    fig.add_trace(go.Heatmap(
-        z=shown_in, x=np.arange(wp), y=np.arange(hp), colorscale=[[0, "#f7fbff"], [1, "#8fbfe0"]], showscale=False, xgap=1, ygap=1,
-        zmin=0, zmax=9, name="input", hovertemplate="input row %{y}, col %{x}: %{z}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Heatmap(
+            z=np.where(mask, 0.5, np.nan),
+            x=np.arange(wp),
+            y=np.arange(hp),
+            colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
+            showscale=False,
+            hoverinfo="skip",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=shown_in,
+            x=np.arange(wp),
+            y=np.arange(hp),
+            colorscale=[[0, "#f7fbff"], [1, "#8fbfe0"]],
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            zmin=0,
+            zmax=9,
+            name="input",
+            hovertemplate="input row %{y}, col %{x}: %{z}<extra></extra>",
+        )
+    )
     text_traces = []
     if show_text:
-        text_traces.append(go.Scatter(
-            x=[j for i in range(hp) for j in range(wp)], y=[i for i in range(hp) for j in range(wp)],
-            text=[_fmt(padded[i, j]) for i in range(hp) for j in range(wp)], mode="text",
-            textfont=dict(color=["#777" if mask[i, j] else "#111" for i in range(hp) for j in range(wp)], size=12),
-            hoverinfo="skip", showlegend=False,
-        ))
+        text_traces.append(
+            go.Scatter(
+                x=[j for i in range(hp) for j in range(wp)],
+                y=[i for i in range(hp) for j in range(wp)],
+                text=[_fmt(padded[i, j]) for i in range(hp) for j in range(wp)],
+                mode="text",
+                textfont=dict(color=["#777" if mask[i, j] else "#111" for i in range(hp) for j in range(wp)], size=12),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
     if kernel is not None:
-        fig.add_trace(go.Heatmap(
-            z=kernel, x=np.arange(kx0, kx0 + kw), y=np.arange(kh), colorscale=[[0, "#f4a582"], [0.5, "#f7f7f7"], [1, "#92c5de"]], zmid=0, showscale=False,
-            xgap=1, ygap=1, hovertemplate="kernel %{y}, %{x}: %{z}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Heatmap(
+                z=kernel,
+                x=np.arange(kx0, kx0 + kw),
+                y=np.arange(kh),
+                colorscale=[[0, "#f4a582"], [0.5, "#f7f7f7"], [1, "#92c5de"]],
+                zmid=0,
+                showscale=False,
+                xgap=1,
+                ygap=1,
+                hovertemplate="kernel %{y}, %{x}: %{z}<extra></extra>",
+            )
+        )
         if max(kh, kw) <= MAX_TEXT_CELLS:
-            text_traces.append(go.Scatter(
-                x=[kx0 + j for i in range(kh) for j in range(kw)], y=[i for i in range(kh) for j in range(kw)],
-                text=[_fmt(kernel[i, j]) for i in range(kh) for j in range(kw)], mode="text",
-                hoverinfo="skip", showlegend=False,
-            ))
-    fig.add_trace(go.Heatmap(
-        z=out, x=np.arange(ox0, ox0 + ow), y=np.arange(oh), colorscale=[[0, "#fff5eb"], [1, "#fdae6b"]], showscale=False, xgap=1, ygap=1,
-        hovertemplate="output row %{y}, col " + "%{x}" + ": %{z}<extra></extra>",
-    ))
+            text_traces.append(
+                go.Scatter(
+                    x=[kx0 + j for i in range(kh) for j in range(kw)],
+                    y=[i for i in range(kh) for j in range(kw)],
+                    text=[_fmt(kernel[i, j]) for i in range(kh) for j in range(kw)],
+                    mode="text",
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            )
+    fig.add_trace(
+        go.Heatmap(
+            z=out,
+            x=np.arange(ox0, ox0 + ow),
+            y=np.arange(oh),
+            colorscale=[[0, "#fff5eb"], [1, "#fdae6b"]],
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            hovertemplate="output row %{y}, col " + "%{x}" + ": %{z}<extra></extra>",
+        )
+    )
     if max(oh, ow) <= MAX_TEXT_CELLS:
-        text_traces.append(go.Scatter(
-            x=[ox0 + j for i in range(oh) for j in range(ow)], y=[i for i in range(oh) for j in range(ow)],
-            text=[_fmt(out[i, j]) for i in range(oh) for j in range(ow)], mode="text", hoverinfo="skip", showlegend=False,
-        ))
+        text_traces.append(
+            go.Scatter(
+                x=[ox0 + j for i in range(oh) for j in range(ow)],
+                y=[i for i in range(oh) for j in range(ow)],
+                text=[_fmt(out[i, j]) for i in range(oh) for j in range(ow)],
+                mode="text",
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
     for t in text_traces:
         fig.add_trace(t)
 
@@ -138,10 +196,17 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
                 y, x = y0 + a * dh, x0 + b * dw
                 if y < hp and x < wp:  # ceil_mode windows may hang over the edge
                     shapes.append(_cell(x, y, TAP, 2, WINDOW))
-        shapes.append(dict(
-            type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=min(x0 + (kw - 1) * dw, wp - 1) + 0.5,
-            y1=min(y0 + (kh - 1) * dh, hp - 1) + 0.5, line=dict(color=WINDOW, width=2, dash="dot"), layer="above",
-        ))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x0 - 0.5,
+                y0=y0 - 0.5,
+                x1=min(x0 + (kw - 1) * dw, wp - 1) + 0.5,
+                y1=min(y0 + (kh - 1) * dh, hp - 1) + 0.5,
+                line=dict(color=WINDOW, width=2, dash="dot"),
+                layer="above",
+            )
+        )
         shapes.append(_cell(ox0 + j, i, OUT, 3, "rgb(20,80,180)"))
         title = f"output[{i}, {j}] = {what} = {_fmt(out[i, j])}  ·  window starts at padded row {y0}, col {x0}"
         return dict(shapes=shapes, title=dict(text=title))
@@ -163,17 +228,53 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         margin=dict(l=10, r=10, t=50, b=10),
         height=max(320, min(720, 40 * (hp + 3))),
         plot_bgcolor="white",
-        updatemenus=[dict(
-            type="buttons", direction="left", x=0, y=-0.02, xanchor="left", yanchor="top", showactive=False,
-            buttons=[
-                dict(label="▶ Play", method="animate", args=[None, dict(frame=dict(duration=450, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
-                dict(label="❚❚ Pause", method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
-            ],
-        )],
-        sliders=[dict(
-            active=0, x=0.18, y=-0.02, len=0.82, yanchor="top", currentvalue=dict(prefix="output position (row, col): "),
-            steps=[dict(label=f.name, method="animate", args=[[f.name], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))]) for f in frames],
-        )],
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0,
+                y=-0.02,
+                xanchor="left",
+                yanchor="top",
+                showactive=False,
+                buttons=[
+                    dict(
+                        label="▶ Play",
+                        method="animate",
+                        args=[
+                            None,
+                            dict(frame=dict(duration=450, redraw=True), fromcurrent=True, transition=dict(duration=0)),
+                        ],
+                    ),
+                    dict(
+                        label="❚❚ Pause",
+                        method="animate",
+                        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
+                    ),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0,
+                x=0.18,
+                y=-0.02,
+                len=0.82,
+                yanchor="top",
+                currentvalue=dict(prefix="output position (row, col): "),
+                steps=[
+                    dict(
+                        label=f.name,
+                        method="animate",
+                        args=[
+                            [f.name],
+                            dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0)),
+                        ],
+                    )
+                    for f in frames
+                ],
+            )
+        ],
     )
     return fig
 
@@ -184,14 +285,22 @@ def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Fi
     # Clip the colour range at the 99th percentile: a few strong responses (often at a zero-padded
     # border) would otherwise wash everything else out to white.
     lim = float(np.quantile(np.abs(z), 0.99)) or 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, colorscale="RdBu_r" if diverging else "Viridis", zmid=0 if diverging else None,
-        zmin=-lim if diverging else None, zmax=lim if diverging else None,
-        hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            colorscale="RdBu_r" if diverging else "Viridis",
+            zmid=0 if diverging else None,
+            zmin=-lim if diverging else None,
+            zmax=lim if diverging else None,
+            hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
     fig.update_layout(
-        title=dict(text=f"{title} ({z.shape[0]}x{z.shape[1]})"), margin=dict(l=10, r=10, t=40, b=10), height=360,
-        yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False),
+        title=dict(text=f"{title} ({z.shape[0]}x{z.shape[1]})"),
+        margin=dict(l=10, r=10, t=40, b=10),
+        height=360,
+        yaxis=dict(autorange="reversed", scaleanchor="x", visible=False),
+        xaxis=dict(visible=False),
     )
     return fig
 
@@ -202,13 +311,21 @@ def shift_chart(results) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=xs, y=[r.conv_change for r in results], name="conv output", mode="lines+markers"))
     fig.add_trace(go.Scatter(x=xs, y=[r.pooled_change for r in results], name="pooled output", mode="lines+markers"))
-    fig.add_trace(go.Scatter(
-        x=xs, y=[r.conv_change_aligned for r in results], name="conv output, shift undone", mode="lines+markers",
-        line=dict(dash="dot"),
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[r.conv_change_aligned for r in results],
+            name="conv output, shift undone",
+            mode="lines+markers",
+            line=dict(dash="dot"),
+        )
+    )
     fig.update_layout(
-        xaxis_title="input shifted by (pixels, right and down)", yaxis_title="mean |change| / mean |output|",
-        height=340, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12),
+        xaxis_title="input shifted by (pixels, right and down)",
+        yaxis_title="mean |change| / mean |output|",
+        height=340,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=1.12),
     )
     return fig
 
@@ -216,11 +333,24 @@ def shift_chart(results) -> go.Figure:
 def params_comparison(rows: list[tuple[str, int, int]]) -> go.Figure:
     """Bar chart of (label, params, MACs) rows, e.g. two 3x3 convs against one 5x5."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=[r[0] for r in rows], y=[r[1] for r in rows], name="parameters", text=[f"{r[1]:,}" for r in rows]))
-    fig.add_trace(go.Bar(x=[r[0] for r in rows], y=[r[2] for r in rows], name="MACs per image", text=[f"{r[2]:,}" for r in rows], yaxis="y2"))
+    fig.add_trace(
+        go.Bar(x=[r[0] for r in rows], y=[r[1] for r in rows], name="parameters", text=[f"{r[1]:,}" for r in rows])
+    )
+    fig.add_trace(
+        go.Bar(
+            x=[r[0] for r in rows],
+            y=[r[2] for r in rows],
+            name="MACs per image",
+            text=[f"{r[2]:,}" for r in rows],
+            yaxis="y2",
+        )
+    )
     fig.update_layout(
-        barmode="group", height=340, margin=dict(l=10, r=10, t=30, b=10),
-        yaxis=dict(title="parameters"), yaxis2=dict(title="MACs", overlaying="y", side="right"),
+        barmode="group",
+        height=340,
+        margin=dict(l=10, r=10, t=30, b=10),
+        yaxis=dict(title="parameters"),
+        yaxis2=dict(title="MACs", overlaying="y", side="right"),
         legend=dict(orientation="h", y=1.12),
     )
     return fig

@@ -50,7 +50,12 @@ def test_article_examples_errors_and_shared_link(page, app_url):
 
 
 def test_sliding_window_plays_and_image_tab_filters(page, app_url):
-    open_page(page, app_url, "conv", "layers=" + '[{"kind":"conv","out_channels":1,"kernel":[3,3],"stride":[2,2],"padding":[1,1],"dilation":[2,2]}]')
+    open_page(
+        page,
+        app_url,
+        "conv",
+        "layers=" + '[{"kind":"conv","out_channels":1,"kernel":[3,3],"stride":[2,2],"padding":[1,1],"dilation":[2,2]}]',
+    )
     page.get_by_role("tab", name="Sliding window").click()
     chart = page.locator(".js-plotly-plot:visible").first
     chart.wait_for()

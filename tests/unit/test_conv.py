@@ -5,8 +5,16 @@ import torch
 import torch.nn as nn
 
 from playground.conv import (
-    ConvSpec, LayerError, PoolSpec, analyse_chain, analyse_layer, chain_to_sequential, fc_equivalent_params,
-    spec_from_dict, spec_to_dict, stacked_vs_single,
+    ConvSpec,
+    LayerError,
+    PoolSpec,
+    analyse_chain,
+    analyse_layer,
+    chain_to_sequential,
+    fc_equivalent_params,
+    spec_from_dict,
+    spec_to_dict,
+    stacked_vs_single,
 )
 
 
@@ -37,7 +45,11 @@ def test_params_and_macs_match_pytorch_and_hand_count():
 def test_fully_connected_equivalent_shows_weight_sharing():
     rep = _out(ConvSpec(16, 3, 1, 1), (4, 3, 32, 32))
     n_in, n_out = 3 * 32 * 32, 16 * 32 * 32
-    assert rep.fc_params == n_in * n_out + n_out == sum(p.numel() for p in nn.Linear(n_in, n_out, device="meta").parameters())
+    assert (
+        rep.fc_params
+        == n_in * n_out + n_out
+        == sum(p.numel() for p in nn.Linear(n_in, n_out, device="meta").parameters())
+    )
     assert rep.fc_params / rep.params > 100_000  # "orders of magnitude more efficient"
     assert fc_equivalent_params((1, 2, 2, 2), (1, 1, 1, 1), bias=False) == 8
 
@@ -58,24 +70,36 @@ def test_ceil_mode_formula_explains_the_dropped_window():
     assert up.out_shape[2:] == (3, 3)
 
 
-@pytest.mark.parametrize("spec, shape, words", [
-    (ConvSpec(4, 7), (1, 3, 5, 5), "the kernel spans 7 pixels but the padded input height is only 5 + 0 = 5"),
-    (ConvSpec(4, 3, dilation=3), (1, 3, 5, 5), "dilation 3 stretches the 3-tap kernel to span 7"),
-    (ConvSpec(4, 3, groups=2), (1, 3, 8, 8), "groups=2 does not divide the 3 input channels. Choose groups among 1, 3"),
-    (ConvSpec(3, 3, groups=2), (1, 4, 8, 8), "Make out_channels a multiple of 2"),
-    (ConvSpec(4, 3, 2, "same"), (1, 3, 8, 8), "padding='same' only works with stride 1"),
-    (ConvSpec(4, 3, 1, 5, padding_mode="reflect"), (1, 3, 5, 5), "reflect padding of 5 needs an input height above 5"),
-    (ConvSpec(4, 3, 1, 6, padding_mode="circular"), (1, 3, 5, 5), "wrap around the 5-pixel height more than once"),
-    (PoolSpec("max", 3, padding=2), (1, 3, 8, 8), "padding 2 is more than half the kernel size 3"),
-    (PoolSpec("avg", 6), (1, 3, 5, 5), "output would be 0x0"),
-    (ConvSpec(0, 3), (1, 3, 8, 8), "out_channels must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "spec, shape, words",
+    [
+        (ConvSpec(4, 7), (1, 3, 5, 5), "the kernel spans 7 pixels but the padded input height is only 5 + 0 = 5"),
+        (ConvSpec(4, 3, dilation=3), (1, 3, 5, 5), "dilation 3 stretches the 3-tap kernel to span 7"),
+        (
+            ConvSpec(4, 3, groups=2),
+            (1, 3, 8, 8),
+            "groups=2 does not divide the 3 input channels. Choose groups among 1, 3",
+        ),
+        (ConvSpec(3, 3, groups=2), (1, 4, 8, 8), "Make out_channels a multiple of 2"),
+        (ConvSpec(4, 3, 2, "same"), (1, 3, 8, 8), "padding='same' only works with stride 1"),
+        (
+            ConvSpec(4, 3, 1, 5, padding_mode="reflect"),
+            (1, 3, 5, 5),
+            "reflect padding of 5 needs an input height above 5",
+        ),
+        (ConvSpec(4, 3, 1, 6, padding_mode="circular"), (1, 3, 5, 5), "wrap around the 5-pixel height more than once"),
+        (PoolSpec("max", 3, padding=2), (1, 3, 8, 8), "padding 2 is more than half the kernel size 3"),
+        (PoolSpec("avg", 6), (1, 3, 5, 5), "output would be 0x0"),
+        (ConvSpec(0, 3), (1, 3, 8, 8), "out_channels must be at least 1"),
+    ],
+)
 def test_rejections_are_explained_with_a_fix(spec, shape, words):
     rep = analyse_layer(spec, shape)
     assert rep.out_shape is None
     assert words in rep.error
     with pytest.raises((RuntimeError, ValueError)):  # and PyTorch does reject it
         from playground.conv import to_module
+
         to_module(spec, shape[1])(torch.zeros(shape))
 
 
@@ -89,8 +113,12 @@ def test_chain_stops_at_the_layer_that_breaks():
 
 
 def test_chain_matches_a_real_sequential_forward():
-    layers = [ConvSpec(8, 5, 2, 2), PoolSpec("max", 3, 2, 1, ceil_mode=True), ConvSpec(16, (3, 1), 1, "same", dilation=2),
-              PoolSpec("avg", 2)]
+    layers = [
+        ConvSpec(8, 5, 2, 2),
+        PoolSpec("max", 3, 2, 1, ceil_mode=True),
+        ConvSpec(16, (3, 1), 1, "same", dilation=2),
+        PoolSpec("avg", 2),
+    ]
     shape = (2, 3, 37, 29)
     reports = analyse_chain(shape, layers)
     model = chain_to_sequential(shape, layers)

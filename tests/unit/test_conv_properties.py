@@ -43,13 +43,23 @@ def _assert_agrees(spec, shape):
 
 conv_specs = st.builds(
     ConvSpec,
-    out_channels=st.integers(1, 6), kernel=pairs(1, 7), stride=pairs(1, 4),
-    padding=st.one_of(st.sampled_from(["same", "valid"]), pairs(0, 4)), dilation=pairs(1, 3),
-    groups=st.integers(1, 4), bias=st.booleans(), padding_mode=st.sampled_from(PADDING_MODES),
+    out_channels=st.integers(1, 6),
+    kernel=pairs(1, 7),
+    stride=pairs(1, 4),
+    padding=st.one_of(st.sampled_from(["same", "valid"]), pairs(0, 4)),
+    dilation=pairs(1, 3),
+    groups=st.integers(1, 4),
+    bias=st.booleans(),
+    padding_mode=st.sampled_from(PADDING_MODES),
 )
 pool_specs = st.builds(
-    PoolSpec, pool=st.sampled_from(["max", "avg"]), kernel=pairs(1, 6), stride=pairs(1, 4), padding=pairs(0, 3),
-    dilation=pairs(1, 3), ceil_mode=st.booleans(),
+    PoolSpec,
+    pool=st.sampled_from(["max", "avg"]),
+    kernel=pairs(1, 6),
+    stride=pairs(1, 4),
+    padding=pairs(0, 3),
+    dilation=pairs(1, 3),
+    ceil_mode=st.booleans(),
 )
 shapes = st.tuples(st.just(1), st.integers(1, 6), st.integers(1, 14), st.integers(1, 14))
 
@@ -69,10 +79,23 @@ def test_pool_shape_and_rejection_equal_pytorch(spec, shape):
 @settings(max_examples=600, **SETTINGS)
 @given(
     spec=st.one_of(
-        st.builds(ConvSpec, out_channels=st.integers(0, 3), kernel=pairs(0, 4), stride=pairs(0, 3),
-                  padding=pairs(-1, 3), dilation=pairs(0, 2), groups=st.integers(0, 3)),
-        st.builds(PoolSpec, pool=st.sampled_from(["max", "avg"]), kernel=pairs(0, 4), stride=pairs(0, 3),
-                  padding=pairs(-1, 3), dilation=pairs(0, 2)),
+        st.builds(
+            ConvSpec,
+            out_channels=st.integers(0, 3),
+            kernel=pairs(0, 4),
+            stride=pairs(0, 3),
+            padding=pairs(-1, 3),
+            dilation=pairs(0, 2),
+            groups=st.integers(0, 3),
+        ),
+        st.builds(
+            PoolSpec,
+            pool=st.sampled_from(["max", "avg"]),
+            kernel=pairs(0, 4),
+            stride=pairs(0, 3),
+            padding=pairs(-1, 3),
+            dilation=pairs(0, 2),
+        ),
     ),
     shape=shapes,
 )
@@ -100,10 +123,16 @@ def _forward_ones(x, specs):
     for spec in specs:
         if isinstance(spec, ConvSpec):
             (pt, pb), (pl, pr) = conv_padding(spec)
-            x = F.conv2d(F.pad(x, (pl, pr, pt, pb)), torch.ones(1, 1, *spec.kernel, dtype=x.dtype),
-                         stride=spec.stride, dilation=spec.dilation)
+            x = F.conv2d(
+                F.pad(x, (pl, pr, pt, pb)),
+                torch.ones(1, 1, *spec.kernel, dtype=x.dtype),
+                stride=spec.stride,
+                dilation=spec.dilation,
+            )
         else:
-            x = F.avg_pool2d(x, spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode, count_include_pad=True)
+            x = F.avg_pool2d(
+                x, spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode, count_include_pad=True
+            )
     return x
 
 
@@ -114,8 +143,14 @@ def _support(grad):
 
 
 layer_specs = st.one_of(
-    st.builds(ConvSpec, out_channels=st.just(1), kernel=pairs(1, 5), stride=pairs(1, 2),
-              padding=st.one_of(st.just("valid"), pairs(0, 2)), dilation=pairs(1, 2)),
+    st.builds(
+        ConvSpec,
+        out_channels=st.just(1),
+        kernel=pairs(1, 5),
+        stride=pairs(1, 2),
+        padding=st.one_of(st.just("valid"), pairs(0, 2)),
+        dilation=pairs(1, 2),
+    ),
     st.builds(PoolSpec, pool=st.just("avg"), kernel=pairs(1, 3), stride=pairs(1, 3), padding=st.just((0, 0))),
 )
 
@@ -126,7 +161,10 @@ def test_receptive_field_and_jump_equal_the_gradient_support(specs):
     specs = [_rf_layer(s) for s in specs]
     rf_guess = analyse_chain((1, 1, 512, 512), specs)[-1]
     assert rf_guess.error is None
-    size = (2 * rf_guess.receptive_field[0] + 4 * rf_guess.jump[0] + 8, 2 * rf_guess.receptive_field[1] + 4 * rf_guess.jump[1] + 8)
+    size = (
+        2 * rf_guess.receptive_field[0] + 4 * rf_guess.jump[0] + 8,
+        2 * rf_guess.receptive_field[1] + 4 * rf_guess.jump[1] + 8,
+    )
     rep = analyse_chain((1, 1, *size), specs)[-1]
     x = torch.ones(1, 1, *size, dtype=torch.float64, requires_grad=True)
     y = _forward_ones(x, specs)

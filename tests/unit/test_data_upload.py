@@ -8,7 +8,6 @@ import stat
 import zipfile
 
 import pytest
-import torch
 from PIL import Image
 
 import playground.datasets_upload as up

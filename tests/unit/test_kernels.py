@@ -41,11 +41,19 @@ def test_sobel_x_finds_a_vertical_edge_and_sobel_y_does_not():
     assert set(torch.nonzero(gx)[:, 1].tolist()) == {6, 7}  # output columns whose window straddles the edge
 
 
-@pytest.mark.parametrize("spec", [ConvSpec(1, 3, 2, 1, (2, 1), padding_mode="reflect"), ConvSpec(1, 4, 1, "same"),
-                                  ConvSpec(1, (3, 5), 1, "same", padding_mode="circular")])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ConvSpec(1, 3, 2, 1, (2, 1), padding_mode="reflect"),
+        ConvSpec(1, 4, 1, "same"),
+        ConvSpec(1, (3, 5), 1, "same", padding_mode="circular"),
+    ],
+)
 def test_conv_with_kernel_equals_a_real_conv_layer(cat, spec):
     k = kernels.make_kernel("random", spec.kernel, seed=3)
-    layer = torch.nn.Conv2d(1, 1, spec.kernel, spec.stride, spec.padding, spec.dilation, bias=False, padding_mode=spec.padding_mode)
+    layer = torch.nn.Conv2d(
+        1, 1, spec.kernel, spec.stride, spec.padding, spec.dilation, bias=False, padding_mode=spec.padding_mode
+    )
     layer.weight.data = k.reshape(1, 1, *k.shape)
     expected = layer(cat.unsqueeze(0))[0, 0]
     assert torch.allclose(kernels.conv_with_kernel(cat, k, spec), expected, atol=1e-5)
@@ -60,7 +68,9 @@ def test_pool_map_matches_pytorch_and_explains_a_misfit(cat):
 
 
 def test_pooling_makes_small_shifts_matter_less_and_conv_is_equivariant(cat):
-    results = kernels.translation_study(cat, kernels.make_kernel("sobel_x", (3, 3)), ConvSpec(1, 3, 1, 1), PoolSpec("max", 2), 4)
+    results = kernels.translation_study(
+        cat, kernels.make_kernel("sobel_x", (3, 3)), ConvSpec(1, 3, 1, 1), PoolSpec("max", 2), 4
+    )
     assert [r.shift for r in results] == [0, 1, 2, 3, 4]
     assert results[0].conv_change == results[0].pooled_change == 0
     one = results[1]

@@ -14,7 +14,9 @@ class GapNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 6, 3, padding=1))
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 6, 3, padding=1)
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(6, 4)
 
@@ -76,7 +78,9 @@ def test_top_k_is_sorted_probabilities_with_names():
     preds = probe.top_k(GapNet(), torch.randn(1, 3, 16, 16), k=3, class_names=["a", "b", "c", "d"])
     assert len(preds) == 3 and preds[0].probability >= preds[1].probability >= preds[2].probability
     assert {p.label for p in preds} <= {"a", "b", "c", "d"}
-    assert sum(p.probability for p in probe.top_k(GapNet(), torch.randn(1, 3, 16, 16), k=10)) == pytest.approx(1, abs=1e-5)
+    assert sum(p.probability for p in probe.top_k(GapNet(), torch.randn(1, 3, 16, 16), k=10)) == pytest.approx(
+        1, abs=1e-5
+    )
 
 
 def test_a_model_too_large_is_refused_with_a_sentence():

@@ -22,7 +22,9 @@ def test_the_article_code_itself_gives_the_same_numbers():
         model = torchvision.models.resnet50()
     for param in model.parameters():
         param.requires_grad = False
-    model.fc = nn.Sequential(nn.Dropout(0.3), nn.Linear(model.fc.in_features, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 5))
+    model.fc = nn.Sequential(
+        nn.Dropout(0.3), nn.Linear(model.fc.in_features, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 5)
+    )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     info = transfer.describe(TransferConfig("resnet50", num_classes=5))
@@ -48,7 +50,9 @@ def test_vgg_stages_are_conv_blocks_and_classifier():
 
 
 def test_param_groups_give_the_backbone_a_lower_learning_rate():
-    model = transfer.build_transfer_model(TransferConfig("resnet18", num_classes=4, mode="fine_tuning", unfrozen_stages=1))
+    model = transfer.build_transfer_model(
+        TransferConfig("resnet18", num_classes=4, mode="fine_tuning", unfrozen_stages=1)
+    )
     groups = model.param_groups(lr=0.01, backbone_lr_scale=0.1)
     assert [g["name"] for g in groups] == ["head", "backbone"]
     assert groups[1]["lr"] == pytest.approx(0.001)
