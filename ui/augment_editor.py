@@ -4,8 +4,14 @@ Step ``i``'s widgets are keyed ``aug_s{i}_{param}`` (``_on`` for its on/off
 toggle and for optional parameters, ``_h``/``_w`` for sizes, ``_x``/``_y`` for
 pairs). Structural edits (add, remove, move, presets, a loaded JSON) happen in
 callbacks, which run before the script: they rewrite the step list in the
-page's config and drop every ``aug_s*`` key, so the widgets are re-primed from
+page's config and drop every ``aug_s*`` key, so the widgets start again from
 the new list on the next run.
+
+Every widget is drawn with ``value=`` taken from the saved step, never primed
+through ``st.session_state``: if the browser remounts a row (a rerun cut short
+by the next click can drop the rows from the page for a moment), the widget
+comes back at that value instead of its type's default (an unticked box), which
+would otherwise be sent back as a user edit and switch every step off.
 """
 
 from __future__ import annotations
@@ -35,27 +41,27 @@ def _k(i: int, name: str) -> str:
 # -- widget state <-> step dicts -------------------------------------------------------------------
 
 
-def _prime(i: int, step: dict) -> None:
-    """Put step ``i``'s values into its widget keys (only those not there yet)."""
-    ss = st.session_state
-    ss.setdefault(_k(i, "on"), step["enabled"])
+def _initial(i: int, step: dict) -> dict[str, object]:
+    """Step ``i``'s saved values, keyed like its widgets (what each widget is drawn with)."""
+    out: dict[str, object] = {_k(i, "on"): step["enabled"]}
     for p in TRANSFORMS.get(step["name"]).params:
         v = step["params"][p.name]
         if p.optional:
-            ss.setdefault(_k(i, p.name + "_on"), v is not None)
+            out[_k(i, p.name + "_on")] = v is not None
             v = v if v is not None else p.on_value
         if p.kind == "size":
-            ss.setdefault(_k(i, p.name + "_h"), v if isinstance(v, int) else v[0])
-            ss.setdefault(_k(i, p.name + "_w"), 0 if isinstance(v, int) else v[1])
+            out[_k(i, p.name + "_h")] = v if isinstance(v, int) else v[0]
+            out[_k(i, p.name + "_w")] = 0 if isinstance(v, int) else v[1]
         elif p.kind == "pair":
-            ss.setdefault(_k(i, p.name + "_x"), float(v[0]))
-            ss.setdefault(_k(i, p.name + "_y"), float(v[1]))
+            out[_k(i, p.name + "_x")] = float(v[0])
+            out[_k(i, p.name + "_y")] = float(v[1])
         elif p.kind == "range":
-            ss.setdefault(_k(i, p.name), (float(v[0]), float(v[1])))
+            out[_k(i, p.name)] = (float(v[0]), float(v[1]))
         elif p.kind == "floats":
-            ss.setdefault(_k(i, p.name), ", ".join(f"{x:g}" for x in v))
+            out[_k(i, p.name)] = ", ".join(f"{x:g}" for x in v)
         else:
-            ss.setdefault(_k(i, p.name), v)
+            out[_k(i, p.name)] = v
+    return out
 
 
 def _value(i: int, p: Param):
@@ -162,45 +168,55 @@ def reset() -> None:
 # -- drawing ---------------------------------------------------------------------------------------
 
 
-def _param_widget(i: int, p: Param) -> None:
+def _param_widget(i: int, p: Param, init: dict[str, object]) -> None:
+    """The widget(s) of parameter ``p`` of step ``i``, drawn at the saved values in ``init``."""
     off = False
     if p.optional:
-        st.checkbox(f"use {p.name}", key=_k(i, p.name + "_on"), help=p.help)
-        off = not st.session_state[_k(i, p.name + "_on")]
+        key = _k(i, p.name + "_on")
+        st.checkbox(f"use {p.name}", value=bool(init[key]), key=key, help=p.help)
+        off = not st.session_state[key]
+    key = _k(i, p.name)
     if p.kind == "size":
         c1, c2 = st.columns(2)
-        c1.number_input(f"{p.name} (height)", int(p.lo), int(p.hi), key=_k(i, p.name + "_h"), help=p.help)
-        c2.number_input("width (0: one number)", 0, int(p.hi), key=_k(i, p.name + "_w"),
+        c1.number_input(f"{p.name} (height)", int(p.lo), int(p.hi), value=int(init[key + "_h"]), key=key + "_h",
+                        help=p.help)
+        c2.number_input("width (0: one number)", 0, int(p.hi), value=int(init[key + "_w"]), key=key + "_w",
                         help="0 passes a single number: a square for crops, the shorter side for Resize.")
     elif p.kind == "pair":
         c1, c2 = st.columns(2)
-        c1.number_input(f"{p.name} x", float(p.lo), float(p.hi), step=float(p.step), key=_k(i, p.name + "_x"),
-                        disabled=off, help=p.help)
-        c2.number_input(f"{p.name} y", float(p.lo), float(p.hi), step=float(p.step), key=_k(i, p.name + "_y"), disabled=off)
+        c1.number_input(f"{p.name} x", float(p.lo), float(p.hi), value=float(init[key + "_x"]), step=float(p.step),
+                        key=key + "_x", disabled=off, help=p.help)
+        c2.number_input(f"{p.name} y", float(p.lo), float(p.hi), value=float(init[key + "_y"]), step=float(p.step),
+                        key=key + "_y", disabled=off)
     elif p.kind == "range":
-        st.slider(p.name, float(p.lo), float(p.hi), step=float(p.step), key=_k(i, p.name), disabled=off, help=p.help)
+        lo, hi = init[key]
+        st.slider(p.name, float(p.lo), float(p.hi), value=(float(lo), float(hi)), step=float(p.step), key=key,
+                  disabled=off, help=p.help)
     elif p.kind == "floats":
-        st.text_input(p.name, key=_k(i, p.name), help=p.help + " Comma-separated.")
+        st.text_input(p.name, value=str(init[key]), key=key, help=p.help + " Comma-separated.")
     elif p.kind == "bool":
-        st.checkbox(p.name, key=_k(i, p.name), help=p.help)
+        st.checkbox(p.name, value=bool(init[key]), key=key, help=p.help)
     elif p.kind == "choice":
-        st.selectbox(p.name, p.choices, key=_k(i, p.name), help=p.help)
+        st.selectbox(p.name, p.choices, index=list(p.choices).index(init[key]), key=key, help=p.help)
     elif p.kind == "int":
-        st.number_input(p.name, int(p.lo), int(p.hi), step=int(p.step or 1), key=_k(i, p.name), help=p.help)
+        st.number_input(p.name, int(p.lo), int(p.hi), value=int(init[key]), step=int(p.step or 1), key=key,
+                        help=p.help)
     elif p.name == "p" or (p.hi - p.lo) <= 10:
-        st.slider(p.name, float(p.lo), float(p.hi), step=float(p.step), key=_k(i, p.name), disabled=off, help=p.help)
+        st.slider(p.name, float(p.lo), float(p.hi), value=float(init[key]), step=float(p.step), key=key,
+                  disabled=off, help=p.help)
     else:
-        st.number_input(p.name, float(p.lo), float(p.hi), step=float(p.step), key=_k(i, p.name), disabled=off, help=p.help)
+        st.number_input(p.name, float(p.lo), float(p.hi), value=float(init[key]), step=float(p.step), key=key,
+                        disabled=off, help=p.help)
 
 
 def step_rows(steps: list[dict], problem_steps: dict[int, str]) -> None:
     """One card per step: on/off, its name and code, a popover with its parameters, move and remove buttons."""
     for i, step in enumerate(steps):
-        _prime(i, step)
+        init = _initial(i, step)
         info = TRANSFORMS.get(step["name"])
         with st.container(border=True, key=f"{NS}_row_{i}", gap="small"):
             with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-                st.checkbox(step["name"], key=_k(i, "on"), width="stretch")
+                st.checkbox(step["name"], value=bool(init[_k(i, "on")]), key=_k(i, "on"), width="stretch")
                 mark = {"error": ":material/error:", "warning": ":material/warning:"}.get(problem_steps.get(i, ""))
                 if mark:
                     st.markdown(f":{'red' if problem_steps[i] == 'error' else 'orange'}[{mark}]", width="content")
@@ -208,7 +224,7 @@ def step_rows(steps: list[dict], problem_steps: dict[int, str]) -> None:
                                 help="Parameters", type="tertiary"):
                     st.markdown(f"**{step['name']}**: {info.summary}")
                     for p in info.params:
-                        _param_widget(i, p)
+                        _param_widget(i, p, init)
                 st.button("", icon=":material/arrow_upward:", key=f"{NS}_up_{i}", on_click=edit_steps, args=("up", i),
                           disabled=i == 0, help="Move up", type="tertiary")
                 st.button("", icon=":material/arrow_downward:", key=f"{NS}_down_{i}", on_click=edit_steps,
