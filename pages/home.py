@@ -3,6 +3,9 @@
 import streamlit as st
 
 from ui.catalog import PAGES
+from ui.router import ensure_routed
+
+ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 st.title("CNN Playground")
 st.markdown(

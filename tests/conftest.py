@@ -24,7 +24,7 @@ os.environ.setdefault("PLAYGROUND_RUNS_DIR", os.path.join(os.environ.get("TMPDIR
 def app_page():
     """Open a page of the real app (through the ``app.py`` router) in AppTest.
 
-    Usage: ``at = app_page("pages/conv_explorer.py", query={"stride": "2"})``. Returns the
+    Usage: ``at = app_page("pages/conv.py", query={"stride": "2"})``. Returns the
     AppTest after its first run on that page; assert on ``at.exception`` being empty.
     """
     from streamlit.testing.v1 import AppTest

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from urllib.parse import urlencode
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st

@@ -67,7 +67,7 @@ def _prime_layer(i: int, d: dict) -> None:
 
 def _layer_from_widgets(i: int, kind: str) -> dict:
     g = st.session_state
-    pair = lambda n: [int(g[_k(i, n + "_h")]), int(g[_k(i, n + "_w")])]  # noqa: E731
+    pair = lambda n: [int(g[_k(i, n + "_h")]), int(g[_k(i, n + "_w")])]
     if kind == "conv":
         pad_kind = g[_k(i, "pad_kind")]
         spec = ConvSpec(

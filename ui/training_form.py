@@ -120,7 +120,7 @@ def _overview(dataset: str, size: int, image_size: int, val_fraction: float, see
 
 def data_tab(cfg: TrainConfig) -> Overview | None:
     """Dataset, size, split and seed, then what it holds: sizes, source and samples per class."""
-    k = lambda n: state.key(NS, n)  # noqa: E731
+    k = lambda n: state.key(NS, n)
     st.selectbox("Dataset", DATASETS.names(), key=k("dataset"), format_func=lambda n: DATASETS.get(n).title)
     st.caption(DATASETS.get(cfg.dataset).description)
     if cfg.dataset == "images":
@@ -198,7 +198,7 @@ def pipelines_tab(cfg: TrainConfig) -> None:
 
 def training_tab(cfg: TrainConfig) -> None:
     """Optimizer, learning rate and schedule, regularisation, batch, epochs, seed, device."""
-    k = lambda n: state.key(NS, n)  # noqa: E731
+    k = lambda n: state.key(NS, n)
     a, b = st.columns(2)
     a.selectbox("Optimizer", OPTIMIZERS, key=k("optimizer"), format_func={"sgd": "SGD", "adam": "Adam",
                                                                            "adamw": "AdamW"}.get)

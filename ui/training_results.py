@@ -12,7 +12,12 @@ from playground import runs
 from playground.evaluate import Evaluation
 from playground.images import ImageError, load_image
 from playground.results import (
-    LoadedRun, load_run_model, load_weights_file, misclassified_gallery, predict, run_evaluation,
+    LoadedRun,
+    load_run_model,
+    load_weights_file,
+    misclassified_gallery,
+    predict,
+    run_evaluation,
 )
 from playground.run_history import confused_pairs
 from playground.train import TrainConfig, load_data

@@ -9,6 +9,7 @@ test failure with a sentence saying how to install it, never a silent skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -59,11 +60,10 @@ def app_env(tmp_path_factory) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def app_url(app_env, tmp_path_factory):
+@contextlib.contextmanager
+def serve_app(env: dict, log: Path):
     """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it afterwards."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
     cmd = [
         sys.executable,
         "-m",
@@ -82,27 +82,35 @@ def app_url(app_env, tmp_path_factory):
         "127.0.0.1",
     ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=app_env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not answer /_stcore/health within 90 s:\n{log.read_text()[-3000:]}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited early:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not answer /_stcore/health within 90 s:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env, tmp_path_factory):
+    """The app server shared by the e2e tests (see :func:`serve_app`)."""
+    with serve_app(app_env, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -118,8 +126,7 @@ def browser():
 
 @pytest.fixture(scope="session")
 def warm_app(browser, app_url):
-    """Open the home page once: the first session after a server start runs in Streamlit's legacy
-    pages/ mode until app.py has called st.navigation, so a deep link then shows "Page not found"."""
+    """Open the home page once, so the first test does not also pay for importing torch and friends."""
     pg = browser.new_page()
     pg.goto(app_url)
     wait_for_app(pg)

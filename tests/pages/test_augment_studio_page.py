@@ -12,7 +12,7 @@ from PIL import Image
 from playground.augment import PIPELINES, to_json
 from playground.augment_studio import compact_steps
 
-PAGE = "pages/augment_studio.py"
+PAGE = "pages/augment.py"
 
 
 @pytest.fixture(autouse=True)

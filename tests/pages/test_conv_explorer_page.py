@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-PAGE = "pages/conv_explorer.py"
+PAGE = "pages/conv.py"
 
 
 def _texts(at):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-PAGE = "pages/gradient_lab.py"
+PAGE = "pages/gradients.py"
 
 
 def metrics(at) -> dict[str, str]:

@@ -13,16 +13,17 @@ def test_home_renders_a_card_per_page(app_page):
         assert entry.blurb in text
 
 
-
-def test_every_catalog_page_exists_and_is_not_shadowed_by_its_file_name():
+def test_every_catalog_page_is_named_after_its_url_and_goes_through_the_router():
     # While pages/ exists, Streamlit's first session after a server start resolves a deep link
-    # against the file names under pages/ and, on a match, runs that file WITHOUT app.py (no
-    # router, no sidebar) and stays in that mode. A url_path that differs from the file stem
-    # makes it fall through to app.py's st.navigation instead.
+    # against the file names under pages/ and runs the match WITHOUT app.py (a link matching no
+    # file gets a "Page not found" dialog). So each file is named after its url path, and calls
+    # ui.router.ensure_routed() to rerun through app.py (tests/e2e/test_home.py opens one first).
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    stems = {p.stem for p in (root / "pages").glob("*.py")}
     for entry in PAGES:
-        assert (root / entry.path).exists(), entry
-        assert entry.url_path not in stems, entry
+        path = root / entry.path
+        assert path.exists(), entry
+        assert path.stem == entry.url_path, entry
+    for path in (root / "pages").glob("*.py"):
+        assert "\nensure_routed()" in path.read_text(), f"{path.name} does not call ensure_routed()"

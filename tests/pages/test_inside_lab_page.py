@@ -14,7 +14,7 @@ from playground import probe, runs
 from playground.train import TrainConfig
 from playground.worker import StopFlag, execute_run
 
-PAGE = "pages/inside_lab.py"
+PAGE = "pages/inside.py"
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from playground import runs
 from playground.train import TrainConfig
 from playground.worker import StopFlag, execute_run
 
-PAGE = "pages/training.py"
+PAGE = "pages/train.py"
 DIGITS = {"dataset": "digits"}
 
 

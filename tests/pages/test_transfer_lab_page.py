@@ -15,7 +15,7 @@ from playground import transfer_lab as tl
 from playground.train import TrainConfig
 from playground.worker import StopFlag, execute_run
 
-PAGE = "pages/transfer_lab.py"
+PAGE = "pages/transfer.py"
 ARTICLE = "Trainable: 525,829 / 24,033,861 parameters"
 
 

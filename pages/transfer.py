@@ -11,6 +11,9 @@ from playground.viz import transfer as viz
 from ui import state
 from ui import transfer_editor as editor
 from ui import transfer_views as views
+from ui.router import ensure_routed
+
+ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 NS, WIDGETS = editor.NS, editor.WIDGETS
 

@@ -9,6 +9,9 @@ from playground.augment_studio import StudioConfig, clamp_config, compact_steps,
 from ui import augment_editor as editor
 from ui import augment_views as views
 from ui import state
+from ui.router import ensure_routed
+
+ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 NS, WIDGETS = editor.NS, editor.WIDGETS
 

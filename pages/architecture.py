@@ -4,6 +4,9 @@ import streamlit as st
 
 from playground.archlab import ArchConfig, config_from_query, config_query, config_spec
 from ui import arch_editor, arch_views, state
+from ui.router import ensure_routed
+
+ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 NS, WIDGETS = arch_editor.NS, arch_editor.WIDGETS
 

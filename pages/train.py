@@ -9,6 +9,9 @@ from ui import training_form as form
 from ui import training_live as live
 from ui import training_results as results
 from ui import training_runs as listing
+from ui.router import ensure_routed
+
+ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 NS = form.NS
 

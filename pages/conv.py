@@ -7,6 +7,9 @@ import streamlit as st
 from playground.conv import analyse_chain, spec_to_dict
 from playground.explorer import ExplorerConfig, layer_specs
 from ui import conv_editor, conv_views, state
+from ui.router import ensure_routed
+
+ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 NS, WIDGETS = conv_editor.NS, conv_editor.WIDGETS
 
