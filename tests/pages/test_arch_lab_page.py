@@ -9,7 +9,7 @@ import pytest
 from playground.spec import dumps
 from playground.zoo import model_spec
 
-PAGE = "pages/arch_lab.py"
+PAGE = "pages/architecture.py"
 
 
 def _metrics(at) -> dict[str, str]:
