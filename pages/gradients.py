@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.gradflow import GradFlowConfig
+from playground.gradflow import GradFlowConfig, clamp_config
 from ui import gradient_views as views
 from ui import state
 from ui.router import ensure_routed
@@ -19,7 +19,7 @@ st.caption(
 )
 
 cfg = state.restore(GradFlowConfig, NS, WIDGETS)
-cfg = state.clamp_once(cfg, NS, WIDGETS, views.clamp)  # a stale or hand-edited link: say what was not usable
+cfg = state.clamp_once(cfg, NS, WIDGETS, clamp_config)  # a stale or hand-edited link: say what was not usable
 cfg = state.read(cfg, NS, WIDGETS)  # this run's widget values (restore gives the last run's)
 
 pressed = views.controls(cfg)

@@ -16,7 +16,7 @@ shows the opposite pathology (exploding early gradients), also worth seeing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -28,6 +28,9 @@ DEPTHS = tuple(6 * n + 2 for n in range(1, 10))  # 8, 14, ..., 56
 # plain twin's stays at 2.3 (ln 10, chance), so the loss curves tell the same story as the gradient norms. On
 # shapes neither network learns much in so few steps, but the gradient norms differ just as much.
 STUDY_DATASETS = ("digits", "shapes")
+# What the page offers (its sliders); a shared link is pulled back onto these by clamp_config.
+LRS = (0.01, 0.02, 0.05, 0.1, 0.2)
+STEP_CHOICES = (10, 20, 30, 40, 60, 80, 100, 150, 200)
 
 
 @dataclass
@@ -60,6 +63,27 @@ class GradFlowConfig:
         bad = [s for s in self.record_steps if not 0 <= int(s) < self.steps]
         if bad:
             raise ValueError(f"Steps {bad} are outside the run (0 to {self.steps - 1}).")
+
+
+def clamp_config(cfg: GradFlowConfig) -> tuple[GradFlowConfig, list[str]]:
+    """A link's values pulled back to what the page offers, with a sentence for each change."""
+    changes: dict = {}
+    if cfg.depth not in DEPTHS:
+        changes["depth"] = min(DEPTHS, key=lambda d: abs(d - cfg.depth))
+    if cfg.dataset not in STUDY_DATASETS:
+        changes["dataset"] = GradFlowConfig.dataset
+    if cfg.steps not in STEP_CHOICES:
+        changes["steps"] = min(STEP_CHOICES, key=lambda s: abs(s - cfg.steps))
+    if cfg.lr not in LRS:
+        changes["lr"] = min(LRS, key=lambda v: abs(v - cfg.lr))
+    steps = changes.get("steps", cfg.steps)
+    good = sorted({int(s) for s in cfg.record_steps if isinstance(s, int) and 0 <= s < steps})[:5]
+    if good != list(cfg.record_steps):
+        changes["record_steps"] = good or [0, steps // 2, steps - 1]
+    if not 0 <= cfg.seed <= 2**31 - 1:
+        changes["seed"] = 0
+    problems = [f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}." for k, v in changes.items()]
+    return replace(cfg, **changes), problems
 
 
 @dataclass

@@ -10,40 +10,26 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import streamlit as st
 
-from playground.gradflow import DEPTHS, STUDY_DATASETS, GradFlowConfig, GradFlowResult, run_study, study_data
+from playground.gradflow import (
+    DEPTHS,
+    LRS,
+    STEP_CHOICES,
+    STUDY_DATASETS,
+    GradFlowConfig,
+    GradFlowResult,
+    run_study,
+    study_data,
+)
 from playground.viz import gradients as viz
 from ui import state
 
 NS = "gf"
 WIDGETS = {"depth", "dataset", "batch_norm", "steps", "lr", "record_steps", "seed"}
-LRS = (0.01, 0.02, 0.05, 0.1, 0.2)
-STEP_CHOICES = (10, 20, 30, 40, 60, 80, 100, 150, 200)
 DATASET_LABELS = {"digits": "Handwritten digits (8x8)", "shapes": "Shapes (32x32)"}
-
-
-def clamp(cfg: GradFlowConfig) -> tuple[GradFlowConfig, list[str]]:
-    """A link's values pulled back to what the widgets offer, with a sentence for each change."""
-    changes: dict = {}
-    if cfg.depth not in DEPTHS:
-        changes["depth"] = min(DEPTHS, key=lambda d: abs(d - cfg.depth))
-    if cfg.dataset not in STUDY_DATASETS:
-        changes["dataset"] = GradFlowConfig.dataset
-    if cfg.steps not in STEP_CHOICES:
-        changes["steps"] = min(STEP_CHOICES, key=lambda s: abs(s - cfg.steps))
-    if cfg.lr not in LRS:
-        changes["lr"] = min(LRS, key=lambda v: abs(v - cfg.lr))
-    steps = changes.get("steps", cfg.steps)
-    good = sorted({int(s) for s in cfg.record_steps if isinstance(s, int) and 0 <= s < steps})[:5]
-    if good != list(cfg.record_steps):
-        changes["record_steps"] = good or [0, steps // 2, steps - 1]
-    if not 0 <= cfg.seed <= 2**31 - 1:
-        changes["seed"] = 0
-    problems = [f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}." for k, v in changes.items()]
-    return replace(cfg, **changes), problems
 
 
 def _steps_changed() -> None:

@@ -49,28 +49,27 @@ def _value(text: str):
     return int(text)
 
 
+def _options(items: list[str], keys: dict[str, str], kind: str, text: str) -> dict:
+    """``k=3x3,s=2`` items as keyword arguments, through the short-name table ``keys``."""
+    kwargs = {}
+    for item in items:
+        k, _, v = item.partition("=")
+        if k not in keys:
+            raise CLIError(f"unknown {kind} option {k!r} in {text!r}; use {', '.join(keys)}")
+        kwargs[keys[k]] = _value(v)
+    return kwargs
+
+
 def parse_layer(text: str) -> LayerSpec:
     """``conv:out=16,k=3,s=1,p=1`` or ``pool:max,k=2`` (or ``pool:avg,k=3,s=2,p=1,ceil=true``)."""
     kind, _, rest = text.partition(":")
     items = [i for i in rest.split(",") if i]
     try:
         if kind == "conv":
-            kwargs = {}
-            for item in items:
-                k, _, v = item.partition("=")
-                if k not in _CONV_KEYS:
-                    raise CLIError(f"unknown conv option {k!r} in {text!r}; use {', '.join(_CONV_KEYS)}")
-                kwargs[_CONV_KEYS[k]] = _value(v)
-            return ConvSpec(**kwargs)
+            return ConvSpec(**_options(items, _CONV_KEYS, "conv", text))
         if kind == "pool":
             pool = items.pop(0) if items and "=" not in items[0] else "max"
-            kwargs = {}
-            for item in items:
-                k, _, v = item.partition("=")
-                if k not in _POOL_KEYS:
-                    raise CLIError(f"unknown pool option {k!r} in {text!r}; use {', '.join(_POOL_KEYS)}")
-                kwargs[_POOL_KEYS[k]] = _value(v)
-            return PoolSpec(pool, **kwargs)
+            return PoolSpec(pool, **_options(items, _POOL_KEYS, "pool", text))
     except (TypeError, ValueError) as exc:
         raise CLIError(f"could not read layer {text!r}: {exc}") from None
     raise CLIError(f"layer {text!r} must start with 'conv:' or 'pool:'")

@@ -63,6 +63,20 @@ def _fmt(v: float) -> str:
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
 
 
+def _grid_text(grid, x0: int = 0, font: dict | None = None) -> go.Scatter:
+    """The value of every cell of ``grid`` (H, W) written on it; the grid's left column is at ``x0``."""
+    h, w = grid.shape
+    return go.Scatter(
+        textfont=font,
+        x=[x0 + j for i in range(h) for j in range(w)],
+        y=[i for i in range(h) for j in range(w)],
+        text=[_fmt(grid[i, j]) for i in range(h) for j in range(w)],
+        mode="text",
+        hoverinfo="skip",
+        showlegend=False,
+    )
+
+
 def _cell(x0: float, y0: float, color: str, width: float = 0, line: str | None = None) -> dict:
     return dict(
         type="rect",
@@ -121,15 +135,8 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
     text_traces = []
     if show_text:
         text_traces.append(
-            go.Scatter(
-                x=[j for i in range(hp) for j in range(wp)],
-                y=[i for i in range(hp) for j in range(wp)],
-                text=[_fmt(padded[i, j]) for i in range(hp) for j in range(wp)],
-                mode="text",
-                textfont=dict(color=["#777" if mask[i, j] else "#111" for i in range(hp) for j in range(wp)], size=12),
-                hoverinfo="skip",
-                showlegend=False,
-            )
+            # padding cells in grey
+            _grid_text(padded, 0, font=dict(color=["#777" if m else "#111" for m in mask.ravel()], size=12))
         )
     if kernel is not None:
         fig.add_trace(
@@ -146,16 +153,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
             )
         )
         if max(kh, kw) <= MAX_TEXT_CELLS:
-            text_traces.append(
-                go.Scatter(
-                    x=[kx0 + j for i in range(kh) for j in range(kw)],
-                    y=[i for i in range(kh) for j in range(kw)],
-                    text=[_fmt(kernel[i, j]) for i in range(kh) for j in range(kw)],
-                    mode="text",
-                    hoverinfo="skip",
-                    showlegend=False,
-                )
-            )
+            text_traces.append(_grid_text(kernel, kx0))
     fig.add_trace(
         go.Heatmap(
             z=out,
@@ -169,16 +167,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         )
     )
     if max(oh, ow) <= MAX_TEXT_CELLS:
-        text_traces.append(
-            go.Scatter(
-                x=[ox0 + j for i in range(oh) for j in range(ow)],
-                y=[i for i in range(oh) for j in range(ow)],
-                text=[_fmt(out[i, j]) for i in range(oh) for j in range(ow)],
-                mode="text",
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+        text_traces.append(_grid_text(out, ox0))
     for t in text_traces:
         fig.add_trace(t)
 

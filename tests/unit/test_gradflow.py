@@ -3,7 +3,16 @@
 import pytest
 import torch
 
-from playground.gradflow import DEPTHS, GradFlowConfig, build_pair, run_study, weight_layers
+from playground.gradflow import (
+    DEPTHS,
+    LRS,
+    STEP_CHOICES,
+    GradFlowConfig,
+    build_pair,
+    clamp_config,
+    run_study,
+    weight_layers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +89,15 @@ def test_gradient_figures_share_a_log_axis_and_leave_gaps_for_underflow():
     loss = viz.loss_curves({"plain": [2.3, 2.3, 2.3], "residual": [2.3, 1.0, 0.5]}, smooth=2)
     assert [t.name for t in loss.data if t.showlegend is not False] == [viz.TITLES["plain"], viz.TITLES["residual"]]
     assert list(loss.data[3].y) == [2.3, 1.65, 0.75]  # the running mean
+
+
+def test_clamp_config_turns_any_link_into_a_runnable_study_and_says_what_changed():
+    hostile = GradFlowConfig(depth=30, steps=7, lr=99.0, record_steps=[0, 500, "x"], seed=-1, dataset="imagenet")
+    cfg, problems = clamp_config(hostile)
+    cfg.validate()  # raises if the page could not run it
+    assert (cfg.depth, cfg.steps, cfg.lr, cfg.dataset, cfg.seed) == (32, 10, 0.2, "digits", 0)
+    assert cfg.record_steps == [0]
+    assert len(problems) == 6 and all("is not available" in p for p in problems)
+    # What the page itself offers passes through untouched.
+    fine = GradFlowConfig(depth=DEPTHS[0], steps=STEP_CHOICES[0], lr=LRS[0], record_steps=[0, 9])
+    assert clamp_config(fine) == (fine, [])
