@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from playground import augment_preview as ap  # noqa: E402
-from playground.augment import build_transform, load_pipeline  # noqa: E402
-from playground.augment_studio import StudioConfig  # noqa: E402
-from playground.images import SAMPLE_DIR, load_image  # noqa: E402
+from playground.augment import preview as ap  # noqa: E402
+from playground.augment.pipelines import build_transform, load_pipeline  # noqa: E402
+from playground.common.images import SAMPLE_DIR, load_image  # noqa: E402
+from playground.labs.augment import StudioConfig  # noqa: E402
 
 
 def make_photo(megapixels: float = 12.0) -> bytes:
@@ -76,16 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-side", type=int, default=StudioConfig.max_side)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the naive path (default 1, as previews)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads for the naive path (default 1, as previews)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = make_photo()
     w, h = Image.open(io.BytesIO(data)).size
-    print(f"photo: {w}x{h} ({w * h / 1e6:.1f} MP) JPEG, {len(data) / 2**20:.1f} MiB; {args.n} samples; "
-          f"torch {torch.__version__}; naive path on {torch.get_num_threads()} thread(s), preview on 1; "
-          f"median of {args.repeats}")
-    print(f"{'pipeline':<15} {'preview decode':>14} {'preview grid':>12} {'naive decode':>12} {'naive grid':>11} "
-          f"{'grid ratio':>10} {'total ratio':>11}")
+    print(
+        f"photo: {w}x{h} ({w * h / 1e6:.1f} MP) JPEG, {len(data) / 2**20:.1f} MiB; {args.n} samples; "
+        f"torch {torch.__version__}; naive path on {torch.get_num_threads()} thread(s), preview on 1; "
+        f"median of {args.repeats}"
+    )
+    print(
+        f"{'pipeline':<15} {'preview decode':>14} {'preview grid':>12} {'naive decode':>12} {'naive grid':>11} "
+        f"{'grid ratio':>10} {'total ratio':>11}"
+    )
     for name in args.pipelines:
         spec = load_pipeline(name)
         preview_path(data, spec, 2, args.max_side)  # warm-up: imports, kernels
@@ -96,10 +102,14 @@ def main(argv: list[str] | None = None) -> int:
             slow.append(naive_path(data, spec, args.n))
         fd, fg = (statistics.median(x) for x in zip(*fast))
         sd, sg = (statistics.median(x) for x in zip(*slow))
-        print(f"{name:<15} {fd * 1e3:>11.0f} ms {fg * 1e3:>9.0f} ms {sd * 1e3:>9.0f} ms {sg * 1e3:>8.0f} ms "
-              f"{sg / fg:>9.1f}x {(sd + sg) / (fd + fg):>10.1f}x")
-    print("grid ratio: naive / preview time for the samples alone (the studio decodes once per upload); "
-          "total ratio includes decoding.")
+        print(
+            f"{name:<15} {fd * 1e3:>11.0f} ms {fg * 1e3:>9.0f} ms {sd * 1e3:>9.0f} ms {sg * 1e3:>8.0f} ms "
+            f"{sg / fg:>9.1f}x {(sd + sg) / (fd + fg):>10.1f}x"
+        )
+    print(
+        "grid ratio: naive / preview time for the samples alone (the studio decodes once per upload); "
+        "total ratio includes decoding."
+    )
     return 0
 
 

@@ -39,10 +39,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playground import runs  # noqa: E402
+from playground.runs import store as runs  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def _free_port() -> int:
@@ -54,10 +61,29 @@ def _free_port() -> int:
 def start_app(store: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "PLAYGROUND_RUNS_DIR": str(store), "OMP_WAIT_POLICY": "PASSIVE"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                             "--server.fileWatcherType", "none", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -120,8 +146,9 @@ def one_run(browser, url: str, store: Path, query: str, timeout: float, server_p
     if not watch:
         pg.get_by_text("Waiting for the first steps").or_(pg.get_by_text(re.compile(r"^Epoch "))).first.wait_for()
         pg.goto(url)  # leave: nothing watches this run any more
-    metric = pg.locator("[data-testid='stMetric']").filter(has_text="Best so far").locator(
-        "[data-testid='stMetricValue']")
+    metric = (
+        pg.locator("[data-testid='stMetric']").filter(has_text="Best so far").locator("[data-testid='stMetricValue']")
+    )
     seen_90, last = None, None
     while watch and time.time() - t_click < timeout:
         try:
@@ -150,13 +177,19 @@ def one_run(browser, url: str, store: Path, query: str, timeout: float, server_p
     status = runs.read_status(run)
     pg.close()
     return {
-        "run": run.name, "folder_created": created - t_click, "first_event": t0 + start["time"] - t_click,
+        "run": run.name,
+        "folder_created": created - t_click,
+        "first_event": t0 + start["time"] - t_click,
         "first_epoch": (t0 + epochs[0]["time"] - t_click) if epochs else None,
-        "run_reached_90": (t0 + hit["time"] - t_click) if hit else None, "epoch_90": hit["epoch"] if hit else None,
-        "page_showed_90": seen_90, "final_accuracy": epochs[-1]["val_accuracy"] if epochs else None,
-        "images_per_second": status.get("images_per_second_mean"), "status": status.get("status"),
+        "run_reached_90": (t0 + hit["time"] - t_click) if hit else None,
+        "epoch_90": hit["epoch"] if hit else None,
+        "page_showed_90": seen_90,
+        "final_accuracy": epochs[-1]["val_accuracy"] if epochs else None,
+        "images_per_second": status.get("images_per_second_mean"),
+        "status": status.get("status"),
         "curve": [(e["epoch"], round(e["val_accuracy"], 4), round(t0 + e["time"] - t_click, 1)) for e in epochs],
-        "server_cpu": (cpu1[0] - cpu0[0]) / (t_end - t_click), "browser_cpu": (cpu1[1] - cpu0[1]) / (t_end - t_click),
+        "server_cpu": (cpu1[0] - cpu0[0]) / (t_end - t_click),
+        "browser_cpu": (cpu1[1] - cpu0[1]) / (t_end - t_click),
     }
 
 
@@ -177,41 +210,59 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    query = "&".join(f"{k}={v}" for k, v in (("dataset", args.dataset), ("epochs", args.epochs))
-                     if v and not (k == "dataset" and v == "shapes"))
+    query = "&".join(
+        f"{k}={v}"
+        for k, v in (("dataset", args.dataset), ("epochs", args.epochs))
+        if v and not (k == "dataset" and v == "shapes")
+    )
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"# bench_launch_to_90: {os.cpu_count()} CPUs, load average {load}; Training page with the default preset"
-          + (f" + {query}" if query else ""))
+    print(
+        f"# bench_launch_to_90: {os.cpu_count()} CPUs, load average {load}; Training page with the default preset"
+        + (f" + {query}" if query else "")
+    )
     with tempfile.TemporaryDirectory() as d:
         store = Path(d) / "runs"
         proc, url = start_app(store)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium"),
-                                            headless=True, args=CHROMIUM_ARGS)
+                browser = p.chromium.launch(
+                    executable_path=os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium"),
+                    headless=True,
+                    args=CHROMIUM_ARGS,
+                )
                 for i in range(args.runs):
                     r = one_run(browser, url, store, query, args.timeout, proc.pid)
                     fmt = lambda v: "-" if v is None else f"{v:.1f} s"  # noqa: E731
-                    print(f"run {i + 1} ({r['run']}): click -> folder {fmt(r['folder_created'])}, first event "
-                          f"{fmt(r['first_event'])}, first epoch {fmt(r['first_epoch'])}, 90% in the run "
-                          f"{fmt(r['run_reached_90'])} (epoch {r['epoch_90']}), 90% on the page "
-                          f"{fmt(r['page_showed_90'])}; final {r['final_accuracy']:.1%}, "
-                          f"{r['images_per_second'] or 0:,.0f} img/s, {r['status']}")
-                    print("  curve (epoch, val accuracy, seconds after the click): "
-                          + ", ".join(f"({e}, {a:.1%}, {t})" for e, a, t in r["curve"]))
-                    print(f"  while the page watched: app server {r['server_cpu']:.1%} of one core, headless "
-                          f"Chromium {r['browser_cpu']:.1%} of one core")
+                    print(
+                        f"run {i + 1} ({r['run']}): click -> folder {fmt(r['folder_created'])}, first event "
+                        f"{fmt(r['first_event'])}, first epoch {fmt(r['first_epoch'])}, 90% in the run "
+                        f"{fmt(r['run_reached_90'])} (epoch {r['epoch_90']}), 90% on the page "
+                        f"{fmt(r['page_showed_90'])}; final {r['final_accuracy']:.1%}, "
+                        f"{r['images_per_second'] or 0:,.0f} img/s, {r['status']}"
+                    )
+                    print(
+                        "  curve (epoch, val accuracy, seconds after the click): "
+                        + ", ".join(f"({e}, {a:.1%}, {t})" for e, a, t in r["curve"])
+                    )
+                    print(
+                        f"  while the page watched: app server {r['server_cpu']:.1%} of one core, headless "
+                        f"Chromium {r['browser_cpu']:.1%} of one core"
+                    )
                 ips = {True: [], False: []}
                 for i in range(args.pairs):
                     for watch in (False, True) if i % 2 else (True, False):
                         r = one_run(browser, url, store, query, args.timeout, proc.pid, watch=watch)
                         ips[watch].append(r["images_per_second"] or 0)
-                        print(f"pair {i + 1}, {'watched' if watch else 'not watched'}: {ips[watch][-1]:,.0f} img/s, "
-                              f"server {r['server_cpu']:.1%}, Chromium {r['browser_cpu']:.1%} of one core")
+                        print(
+                            f"pair {i + 1}, {'watched' if watch else 'not watched'}: {ips[watch][-1]:,.0f} img/s, "
+                            f"server {r['server_cpu']:.1%}, Chromium {r['browser_cpu']:.1%} of one core"
+                        )
                 if args.pairs:
                     w, u = sum(ips[True]) / args.pairs, sum(ips[False]) / args.pairs
-                    print(f"mean throughput watched {w:,.0f} img/s, not watched {u:,.0f} img/s: watching costs the run "
-                          f"{100 * (1 - w / u):+.1f}% (browser on the same 2 cores included)")
+                    print(
+                        f"mean throughput watched {w:,.0f} img/s, not watched {u:,.0f} img/s: watching costs the run "
+                        f"{100 * (1 - w / u):+.1f}% (browser on the same 2 cores included)"
+                    )
                 browser.close()
         finally:
             proc.terminate()

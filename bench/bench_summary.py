@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torchinfo  # noqa: E402
 
-from playground.summary import summarize  # noqa: E402
-from playground.zoo import build_model, preset_info  # noqa: E402
+from playground.models.summary import summarize  # noqa: E402
+from playground.models.zoo import build_model, preset_info  # noqa: E402
 
 MODELS = ["simplecnn", "resnet20", "resnet56", "alexnet", "vgg16", "resnet18", "resnet50", "resnet152"]
 
@@ -57,8 +57,10 @@ def identical(s, info) -> str:
     rows = [r.output_shape for r in s.rows if r.kind != "add"]
     leaves = [tuple(li.output_size) for li in info.summary_list if li.is_leaf_layer]
     checks = {
-        "params": (s.total_params, info.total_params), "trainable": (s.trainable_params, info.trainable_params),
-        "mult-adds": (s.torchinfo_mult_adds(), info.total_mult_adds), "shapes": (rows, leaves),
+        "params": (s.total_params, info.total_params),
+        "trainable": (s.trainable_params, info.trainable_params),
+        "mult-adds": (s.torchinfo_mult_adds(), info.total_mult_adds),
+        "shapes": (rows, leaves),
     }
     bad = [k for k, (a, b) in checks.items() if a != b]
     return "identical" if not bad else "DIFFERENT: " + ", ".join(bad)
@@ -94,8 +96,10 @@ def main(argv=None) -> int:
                 t, results[key] = timed(fn, name)
                 times[(name, key)].append(t)
             verdict[name] = identical(results["ours"], results["torchinfo meta"])
-    print(f"torch {torch.__version__}, torchinfo {torchinfo.__version__}, {torch.get_num_threads()} threads; "
-          f"median of {args.repeats} interleaved rounds, construction included\n")
+    print(
+        f"torch {torch.__version__}, torchinfo {torchinfo.__version__}, {torch.get_num_threads()} threads; "
+        f"median of {args.repeats} interleaved rounds, construction included\n"
+    )
     head = f"{'model':<11} {'ours ms':>9} {'torchinfo meta ms':>18} {'ratio':>7}"
     head += f" {'torchinfo cpu ms':>17} {'ratio':>8}" if not args.no_cpu else ""
     print(head + "  numbers")
@@ -111,8 +115,10 @@ def main(argv=None) -> int:
             line += f" {c * 1e3:>17.1f} {c / o:>7.0f}x"
         print(line + f"  {verdict[name]}")
     gmean = statistics.geometric_mean
-    print(f"\ngeometric mean speed-up: {gmean(ratios_meta):.0f}x over torchinfo (meta construction)"
-          + (f", {gmean(ratios_cpu):.0f}x over torchinfo (CPU construction)" if ratios_cpu else ""))
+    print(
+        f"\ngeometric mean speed-up: {gmean(ratios_meta):.0f}x over torchinfo (meta construction)"
+        + (f", {gmean(ratios_cpu):.0f}x over torchinfo (CPU construction)" if ratios_cpu else "")
+    )
     print(f"slowest ratio: {min(ratios_meta):.0f}x (target: at least 10x, identical numbers)")
     return 0 if all(v == "identical" for v in verdict.values()) else 1
 

@@ -43,16 +43,21 @@ from PIL import Image  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
-from playground import runs  # noqa: E402
-from playground.data import load_dataset  # noqa: E402
-from playground.augment import make_step  # noqa: E402
-from playground.train import TrainConfig, train  # noqa: E402
-from playground.zoo import build_model  # noqa: E402
+from playground.augment.spec import make_step  # noqa: E402
+from playground.data.datasets import load_dataset  # noqa: E402
+from playground.models.zoo import build_model  # noqa: E402
+from playground.runs import store as runs  # noqa: E402
+from playground.training.loop import TrainConfig, train  # noqa: E402
 
 # The same augmentation on both sides; ours goes through the real wiring (augment -> batch augmenter),
 # normalised by the trainer with the training set's mean/std, as the plain loop's Normalize does.
-CROP_FLIP = {"steps": [make_step("RandomCrop", size=32, padding=4), make_step("RandomHorizontalFlip", p=0.5),
-                       make_step("ToTensor")]}
+CROP_FLIP = {
+    "steps": [
+        make_step("RandomCrop", size=32, padding=4),
+        make_step("RandomHorizontalFlip", p=0.5),
+        make_step("ToTensor"),
+    ]
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,10 +81,21 @@ class PILDataset(Dataset):
 def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> float:
     """The plain loop: DataLoader + per-sample PIL transforms + SimpleCNN + SGD (training time only)."""
     mean, std = data.channel_stats()
-    tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-                             transforms.ToTensor(), transforms.Normalize(mean, std)])
-    loader = DataLoader(PILDataset(data.train_x, data.train_y, tf), batch_size=128, shuffle=True, num_workers=workers,
-                        persistent_workers=workers > 0)
+    tf = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(mean, std),
+        ]
+    )
+    loader = DataLoader(
+        PILDataset(data.train_x, data.train_y, tf),
+        batch_size=128,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
     torch.manual_seed(seed)
     model = build_model("simplecnn", num_classes=10, in_channels=3)  # the article's SimpleCNN
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -98,16 +114,27 @@ def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> fl
 
 def ours_images_per_second(data, epochs: int, seed: int) -> float:
     """Our trainer, the pipeline resolved to a batched crop+flip (training time only, as its epoch events report it)."""
-    cfg = TrainConfig(dataset="shapes", epochs=epochs, batch_size=128, lr=0.05, schedule="constant",
-                      label_smoothing=0.0, device="cpu", seed=seed, augment=CROP_FLIP)
+    cfg = TrainConfig(
+        dataset="shapes",
+        epochs=epochs,
+        batch_size=128,
+        lr=0.05,
+        schedule="constant",
+        label_smoothing=0.0,
+        device="cpu",
+        seed=seed,
+        augment=CROP_FLIP,
+    )
     result = train(cfg, data=data)
     return result.images_per_second
 
 
 def part_throughput(rounds: int, size: int, epochs: int) -> None:
     data = load_dataset("shapes", size=size)
-    print(f"\n## 1. Throughput: SimpleCNN on shapes ({len(data.train_y)} training images, batch 128, crop 32 pad 4 + "
-          f"flip, {epochs} epochs per measurement, {rounds} interleaved rounds, torch threads {torch.get_num_threads()})")
+    print(
+        f"\n## 1. Throughput: SimpleCNN on shapes ({len(data.train_y)} training images, batch 128, crop 32 pad 4 + "
+        f"flip, {epochs} epochs per measurement, {rounds} interleaved rounds, torch threads {torch.get_num_threads()})"
+    )
     results: dict[str, list[float]] = {"ours": [], "plain, 0 workers": [], "plain, 2 workers": []}
     for r in range(rounds):
         results["plain, 0 workers"].append(baseline_images_per_second(data, epochs, 0, r))
@@ -118,8 +145,10 @@ def part_throughput(rounds: int, size: int, epochs: int) -> None:
     best_plain = max(med["plain, 0 workers"], med["plain, 2 workers"])
     for k, v in med.items():
         print(f"median {k:<17} {v:8,.0f} img/s")
-    print(f"ratio ours / best plain loop: {med['ours'] / best_plain:.2f}x  "
-          f"(per round: {', '.join(f'{o / max(a, b):.2f}' for o, a, b in zip(results['ours'], results['plain, 0 workers'], results['plain, 2 workers']))})")
+    print(
+        f"ratio ours / best plain loop: {med['ours'] / best_plain:.2f}x  "
+        f"(per round: {', '.join(f'{o / max(a, b):.2f}' for o, a, b in zip(results['ours'], results['plain, 0 workers'], results['plain, 2 workers']))})"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,9 +184,11 @@ def step_rate(events: list[dict], t0: float, t1: float, wall0: float) -> float:
 
 
 def part_polling(windows: int, window_s: float, poll_every: float) -> None:
-    print(f"\n## 2. Live polling cost: one run process (SimpleCNN on shapes) trains while this process alternates "
-          f"{window_s:g}-second windows of polling its folder every {poll_every} s (read new events from the byte offset, "
-          f"read the status, smooth the loss curve) and of not polling; {windows} windows")
+    print(
+        f"\n## 2. Live polling cost: one run process (SimpleCNN on shapes) trains while this process alternates "
+        f"{window_s:g}-second windows of polling its folder every {poll_every} s (read new events from the byte offset, "
+        f"read the status, smooth the loss curve) and of not polling; {windows} windows"
+    )
     with tempfile.TemporaryDirectory() as d:
         run = runs.launch(TrainConfig(dataset="shapes", epochs=100, device="cpu", log_every=1), Path(d))
         try:
@@ -185,11 +216,17 @@ def part_polling(windows: int, window_s: float, poll_every: float) -> None:
     plain = statistics.median(r for p, r in rates if not p and r == r)
     watched = statistics.median(r for p, r in rates if p and r == r)
     bs = TrainConfig().batch_size
-    print(f"median steps/s not polled {plain:.2f} ({plain * bs:,.0f} img/s), polled {watched:.2f} ({watched * bs:,.0f} img/s)")
-    print(f"slowdown from polling: median {100 * statistics.median(slow):+.1f}% over {len(slow)} neighbouring window "
-          f"pairs (spread {100 * slow[0]:+.1f}% .. {100 * slow[-1]:+.1f}%; target < 5%)")
-    print(f"the poller's own CPU time: {1000 * poller.cpu / max(poller.polls, 1):.2f} ms per poll over {poller.polls} polls "
-          f"= {100 * poller.cpu / (poller.polls * poll_every):.2f}% of one core (of 2) while polling")
+    print(
+        f"median steps/s not polled {plain:.2f} ({plain * bs:,.0f} img/s), polled {watched:.2f} ({watched * bs:,.0f} img/s)"
+    )
+    print(
+        f"slowdown from polling: median {100 * statistics.median(slow):+.1f}% over {len(slow)} neighbouring window "
+        f"pairs (spread {100 * slow[0]:+.1f}% .. {100 * slow[-1]:+.1f}%; target < 5%)"
+    )
+    print(
+        f"the poller's own CPU time: {1000 * poller.cpu / max(poller.polls, 1):.2f} ms per poll over {poller.polls} polls "
+        f"= {100 * poller.cpu / (poller.polls * poll_every):.2f}% of one core (of 2) while polling"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,25 +236,41 @@ def part_polling(windows: int, window_s: float, poll_every: float) -> None:
 def time_to_90(args: list[str], label: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         t_launch = time.time()
-        proc = subprocess.run([sys.executable, "-m", "playground", "train", *args, "--runs-dir", d, "--json"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-m", "playground", "train", *args, "--runs-dir", d, "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         t_end = time.time()
         summary = json.loads(proc.stdout.strip().splitlines()[-1])
         events, _ = runs.read_events(summary["run_dir"])
     start = next(e for e in events if e["type"] == "start")
     t_train0 = start["wall"] - start["time"]  # wall clock of the trainer's t = 0
     hit = next((e for e in events if e["type"] == "epoch" and e["val_accuracy"] >= 0.9), None)
-    curve = ", ".join(f"{e['val_accuracy']:.1%}@{t_train0 + e['time'] - t_launch:.1f}s" for e in events if e["type"] == "epoch")
-    print(f"{label}: " + (f"90% validation accuracy {t_train0 + hit['time'] - t_launch:.1f} s after process start "
-                          f"(epoch {hit['epoch']})" if hit else "never reached 90%")
-          + f"; final {summary['final_val_accuracy']:.1%} after {t_end - t_launch:.1f} s; training "
-          f"{summary['images_per_second']:,.0f} img/s; first event {t_train0 + start['time'] - t_launch:.1f} s after start")
+    curve = ", ".join(
+        f"{e['val_accuracy']:.1%}@{t_train0 + e['time'] - t_launch:.1f}s" for e in events if e["type"] == "epoch"
+    )
+    print(
+        f"{label}: "
+        + (
+            f"90% validation accuracy {t_train0 + hit['time'] - t_launch:.1f} s after process start "
+            f"(epoch {hit['epoch']})"
+            if hit
+            else "never reached 90%"
+        )
+        + f"; final {summary['final_val_accuracy']:.1%} after {t_end - t_launch:.1f} s; training "
+        f"{summary['images_per_second']:,.0f} img/s; first event {t_train0 + start['time'] - t_launch:.1f} s after start"
+    )
     print(f"  curve (val accuracy @ seconds since process start): {curve}")
 
 
 def part_time90() -> None:
-    print(f"\n## 3. Time to 90% validation accuracy from process start (load average before: "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())})")
+    print(
+        f"\n## 3. Time to 90% validation accuracy from process start (load average before: "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())})"
+    )
     time_to_90([], "default preset (SimpleCNN, shapes, python -m playground train)")
     time_to_90(["--dataset", "digits"], "SimpleCNN on digits (--dataset digits)")
 
@@ -229,10 +282,15 @@ def part_time90() -> None:
 def part_difficulty() -> None:
     data = load_dataset("shapes")
     cfg = TrainConfig()
-    print(f"\n## 4. Is shapes hard enough? Same trainer, same data ({len(data.train_y)} train / {len(data.val_y)} val), "
-          f"same {cfg.epochs} epochs")
-    linear = train(TrainConfig(optimizer="adam", lr=1e-3, schedule="onecycle", channels_last=False), data=data,
-                   model=lambda: nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)))
+    print(
+        f"\n## 4. Is shapes hard enough? Same trainer, same data ({len(data.train_y)} train / {len(data.val_y)} val), "
+        f"same {cfg.epochs} epochs"
+    )
+    linear = train(
+        TrainConfig(optimizer="adam", lr=1e-3, schedule="onecycle", channels_last=False),
+        data=data,
+        model=lambda: nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)),
+    )
     cnn = train(cfg, data=data)
     print(f"linear model on pixels (Adam 1e-3): {linear.final('val_accuracy'):.1%} validation accuracy")
     print(f"SimpleCNN (default preset):          {cnn.final('val_accuracy'):.1%} validation accuracy")
@@ -246,8 +304,10 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=20, help="alternating windows for the polling part")
     args = parser.parse_args()
     parts = args.parts.split(",")
-    print(f"# bench_train: torch {torch.__version__}, {os.cpu_count()} CPUs, load average "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"# bench_train: torch {torch.__version__}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     if "throughput" in parts:
         part_throughput(args.rounds, args.size, epochs=2)
     if "polling" in parts:

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from playground.archlab import ArchConfig, config_from_query, config_query, config_spec
-from ui import arch_editor, arch_views, state
+from playground.labs.architecture import ArchConfig, config_from_query, config_query, config_spec
+from ui import state
+from ui.architecture import editor as arch_editor
+from ui.architecture import views as arch_views
 from ui.router import ensure_routed
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)

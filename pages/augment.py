@@ -4,11 +4,10 @@ from dataclasses import replace
 
 import streamlit as st
 
-from playground.augment import validate
-from playground.augment_studio import StudioConfig, clamp_config, compact_steps, studio_spec
-from ui import augment_editor as editor
-from ui import augment_views as views
+from playground.augment.validate import validate
+from playground.labs.augment import StudioConfig, clamp_config, compact_steps, studio_spec
 from ui import state
+from ui.augment import editor, views
 from ui.router import ensure_routed
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
@@ -46,11 +45,15 @@ state.publish(cfg, NS)
 image = photo.tensor
 found = validate(spec, image_size=tuple(image.shape[-2:]), channels=int(image.shape[0]))
 with rows:
-    editor.step_rows(steps, {p.step: p.level for p in sorted(found, key=lambda p: p.level == "error") if p.step is not None})
+    editor.step_rows(
+        steps, {p.step: p.level for p in sorted(found, key=lambda p: p.level == "error") if p.step is not None}
+    )
     for p in read_problems:
         st.error(p)
     for p in found:
-        (st.error if p.level == "error" else st.warning)(p.message, icon=":material/error:" if p.level == "error" else None)
+        (st.error if p.level == "error" else st.warning)(
+            p.message, icon=":material/error:" if p.level == "error" else None
+        )
 
 with preview_col:
     views.grid_controls()

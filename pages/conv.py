@@ -4,9 +4,11 @@ from dataclasses import replace
 
 import streamlit as st
 
-from playground.conv import analyse_chain, spec_to_dict
-from playground.explorer import ExplorerConfig, layer_specs
-from ui import conv_editor, conv_views, state
+from playground.labs.conv import ExplorerConfig, layer_specs
+from playground.models.arithmetic import analyse_chain, spec_to_dict
+from ui import state
+from ui.conv import editor as conv_editor
+from ui.conv import views as conv_views
 from ui.router import ensure_routed
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from playground.gradflow import GradFlowConfig, clamp_config
-from ui import gradient_views as views
+from playground.labs.gradients import GradFlowConfig, clamp_config
 from ui import state
+from ui.gradients import views
 from ui.router import ensure_routed
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
@@ -35,7 +35,9 @@ if key in trained:
     if found is not None:
         views.results(cfg, *found)
 else:
-    st.info(f"Press **Train both networks** to train the plain and the residual network of depth {cfg.depth} for "
-            f"{cfg.steps} steps on this machine (a few seconds on a CPU; depth 56 takes longest).",
-            icon=":material/play_arrow:")
+    st.info(
+        f"Press **Train both networks** to train the plain and the residual network of depth {cfg.depth} for "
+        f"{cfg.steps} steps on this machine (a few seconds on a CPU; depth 56 takes longest).",
+        icon=":material/play_arrow:",
+    )
 views.explanation(cfg)

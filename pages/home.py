@@ -8,9 +8,7 @@ from ui.router import ensure_routed
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
 st.title("CNN Playground")
-st.markdown(
-    "Learn convolutional neural networks by changing them and watching what happens, on real PyTorch."
-)
+st.markdown("Learn convolutional neural networks by changing them and watching what happens, on real PyTorch.")
 
 st.subheader("How CNNs see the world")
 st.markdown(

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from playground.inside import InsideConfig, trained_runs
-from ui import inside_views as views
+from playground.labs.inside import InsideConfig, trained_runs
 from ui import state
+from ui.inside import views
 from ui.router import ensure_routed
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)

@@ -2,14 +2,12 @@
 
 import streamlit as st
 
-from playground import runs
-from playground.training_setup import preflight
-from playground.urlstate import to_query
-from ui import training_form as form
-from ui import training_live as live
-from ui import training_results as results
-from ui import training_runs as listing
+from playground.common.urlstate import to_query
+from playground.labs.train import preflight
+from playground.runs import store as runs
 from ui.router import ensure_routed
+from ui.train import form, live, results
+from ui.train import runs as listing
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -27,8 +25,9 @@ cfg = form.restore()
 setup_col, run_col = st.columns([5, 7], gap="large")
 with setup_col:
     st.subheader("New run")
-    data_tab, model_tab, pipe_tab, train_tab = st.tabs(["Data", "Model", "Augmentation", "Training"],
-                                                       key=f"{NS}_setup_tabs")
+    data_tab, model_tab, pipe_tab, train_tab = st.tabs(
+        ["Data", "Model", "Augmentation", "Training"], key=f"{NS}_setup_tabs"
+    )
     with data_tab:
         overview = form.data_tab(cfg)
     check = preflight(cfg, overview)
@@ -47,8 +46,11 @@ with run_col:
     st.subheader("Watch a run")
     watched = listing.pick_run(infos)
     if watched is None:
-        st.info("No runs yet: set one up on the left and launch it. The defaults (SimpleCNN on shapes) reach about "
-                "90% validation accuracy within a minute on a laptop CPU.", icon=":material/rocket_launch:")
+        st.info(
+            "No runs yet: set one up on the left and launch it. The defaults (SimpleCNN on shapes) reach about "
+            "90% validation accuracy within a minute on a laptop CPU.",
+            icon=":material/rocket_launch:",
+        )
     else:
         live.watch(watched.path)
         listing.delete_button(watched)

@@ -5,13 +5,12 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from playground.inside import trained_runs
-from playground.transfer_lab import TransferLabConfig, clamp_config, is_transfer_run
+from playground.labs.inside import trained_runs
+from playground.labs.transfer import TransferLabConfig, clamp_config, is_transfer_run
 from playground.viz import transfer as viz
 from ui import state
-from ui import transfer_editor as editor
-from ui import transfer_views as views
 from ui.router import ensure_routed
+from ui.transfer import editor, views
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -57,8 +56,12 @@ else:
 st.subheader("The new head")
 head_col, code_col = st.columns([3, 2], gap="large")
 with head_col:
-    st.number_input("Classes (the article's example has 5; a launched run uses its dataset's)", 1, 1000,
-                    key=state.key(NS, "num_classes"))
+    st.number_input(
+        "Classes (the article's example has 5; a launched run uses its dataset's)",
+        1,
+        1000,
+        key=state.key(NS, "num_classes"),
+    )
     editor.head_designer(cfg)
 if info:
     code_col.code(f"model.{info['head']} = {info['head_module']}", language="python", wrap_lines=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.device import DeviceInfo, describe_device
+from playground.common.device import DeviceInfo, describe_device
 
 
 @st.cache_data(show_spinner=False)

@@ -1,6 +1,6 @@
 """Page state that survives reloads, navigation and sharing.
 
-A page keeps its setup in one dataclass (``playground.urlstate`` does the
+A page keeps its setup in one dataclass (``playground.common.urlstate`` does the
 string conversions). Widgets are keyed ``f"{ns}_{field}"`` (readable keys,
 design principle 12). On each run ``restore`` fills any missing widget key:
 from the page's last config in this session if there is one (Streamlit drops
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from playground.urlstate import from_query, to_query
+from playground.common.urlstate import from_query, to_query
 
 C = TypeVar("C")
 

@@ -13,22 +13,33 @@ import argparse
 import sys
 from pathlib import Path
 
-PREVIEW_MAX_SIDE = 1024  # = augment_preview.PREVIEW_MAX_SIDE, written out so `--help` never imports torch (a test checks)
+PREVIEW_MAX_SIDE = (
+    1024  # = augment_preview.PREVIEW_MAX_SIDE, written out so `--help` never imports torch (a test checks)
+)
 
 
 def add_parser(subparsers) -> None:
     """Register the ``augment`` sub-command."""
     p = subparsers.add_parser(
-        "augment", help="write N augmented samples of an image as PNG files",
+        "augment",
+        help="write N augmented samples of an image as PNG files",
         description="Run an augmentation pipeline on one image and save the samples as PNG files.",
     )
-    p.add_argument("pipeline", metavar="PIPELINE", help="a preset name (e.g. article-train, cifar), a JSON spec or a JSON file")
+    p.add_argument(
+        "pipeline", metavar="PIPELINE", help="a preset name (e.g. article-train, cifar), a JSON spec or a JSON file"
+    )
     p.add_argument("image", metavar="IMAGE", help="the image file (JPEG, PNG, WebP, BMP, GIF, TIFF)")
     p.add_argument("--n", type=int, default=16, help="how many samples (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="sample i is drawn after torch.manual_seed(seed + i) (default 0)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="sample i is drawn after torch.manual_seed(seed + i) (default 0)"
+    )
     p.add_argument("--out", default="augmented", help="output folder, created if needed (default ./augmented)")
-    p.add_argument("--max-side", type=int, default=PREVIEW_MAX_SIDE,
-                   help=f"downscale the image once so neither side exceeds this (default {PREVIEW_MAX_SIDE}, as the studio)")
+    p.add_argument(
+        "--max-side",
+        type=int,
+        default=PREVIEW_MAX_SIDE,
+        help=f"downscale the image once so neither side exceeds this (default {PREVIEW_MAX_SIDE}, as the studio)",
+    )
     p.set_defaults(func=run)
 
 
@@ -36,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
     """Handler: decode, augment, save, print the paths."""
     from PIL import Image
 
-    from playground.augment import load_pipeline
-    from playground.augment_preview import display_array, image_tensor, last_normalize, preview_grid
+    from playground.augment.pipelines import load_pipeline
+    from playground.augment.preview import display_array, image_tensor, last_normalize, preview_grid
     from playground.cli import CLIError
-    from playground.images import load_image
+    from playground.common.images import load_image
 
     if not 1 <= args.n <= 1000:
         raise CLIError(f"--n must be between 1 and 1000, not {args.n}.")

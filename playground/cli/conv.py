@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from playground.cli import CLIError
-from playground.conv import ConvSpec, LayerSpec, PoolSpec, analyse_chain
+from playground.models.arithmetic import ConvSpec, LayerSpec, PoolSpec, analyse_chain
 
 # Short option names accepted in --layer, mapped to spec fields.
 _CONV_KEYS = {

@@ -8,8 +8,11 @@ import time
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("runs", help="list training runs (newest first); stop or delete one",
-                       description="List the training runs in the run store, newest first.")
+    p = sub.add_parser(
+        "runs",
+        help="list training runs (newest first); stop or delete one",
+        description="List the training runs in the run store, newest first.",
+    )
     p.add_argument("--runs-dir", help="run store (default $PLAYGROUND_RUNS_DIR or ./runs)")
     p.add_argument("--stop", metavar="RUN", help="stop this run (its id or folder)")
     p.add_argument("--delete", metavar="RUN", help="delete this finished run (its id or folder)")
@@ -28,7 +31,7 @@ def _find(runs, root, name: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from playground import runs
+    from playground.runs import store as runs
 
     if args.stop:
         status = runs.stop(_find(runs, args.runs_dir, args.stop))
@@ -40,9 +43,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     infos = runs.list_runs(args.runs_dir)
     if args.json:
-        print(json.dumps([{"id": r.id, "run_dir": str(r.path), "status": r.status, "reason": r.reason,
-                           "created": r.created, "model": r.config.get("model"), "dataset": r.config.get("dataset"),
-                           **r.progress, "final": r.final} for r in infos]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "run_dir": str(r.path),
+                        "status": r.status,
+                        "reason": r.reason,
+                        "created": r.created,
+                        "model": r.config.get("model"),
+                        "dataset": r.config.get("dataset"),
+                        **r.progress,
+                        "final": r.final,
+                    }
+                    for r in infos
+                ]
+            )
+        )
         return 0
     if not infos:
         print(f"No runs yet in {runs.runs_dir(args.runs_dir)}.")
@@ -51,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     for r in infos:
         ep = f"{r.progress.get('epoch', 0)}/{r.config.get('epochs', '?')}"
         acc = r.progress.get("val_accuracy")
-        print(f"{r.id:<44} {r.status:<10} {ep:>7} {'' if acc is None else f'{acc:.1%}':>8}  "
-              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created))}")
+        print(
+            f"{r.id:<44} {r.status:<10} {ep:>7} {'' if acc is None else f'{acc:.1%}':>8}  "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created))}"
+        )
     return 0

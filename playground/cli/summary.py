@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from playground.summary import Summary, summarize
+from playground.models.summary import Summary, summarize
 
 
 def parse_input(text: str) -> tuple[int, int, int]:
@@ -25,23 +25,29 @@ def parse_input(text: str) -> tuple[int, int, int]:
             raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--input wants CxHxW, three whole numbers like 3x224x224, not {text!r}") from None
+            f"--input wants CxHxW, three whole numbers like 3x224x224, not {text!r}"
+        ) from None
     return vals  # type: ignore[return-value]
 
 
 def add_parser(subparsers) -> None:
     """Register the ``summary`` sub-command."""
-    from playground.zoo import MODELS
+    from playground.models.zoo import MODELS
 
     p = subparsers.add_parser(
-        "summary", help="a model's layer-by-layer table: shapes, parameters, MACs, receptive field",
+        "summary",
+        help="a model's layer-by-layer table: shapes, parameters, MACs, receptive field",
         description="Shapes, parameters, MACs (FLOPs = 2 x MACs), receptive field and jump of every layer, "
-                    "computed from the model's spec without running it.",
+        "computed from the model's spec without running it.",
         epilog="Presets: " + ", ".join(MODELS.names()),
     )
     p.add_argument("model", metavar="MODEL", help="a preset name or the path of a JSON model spec")
-    p.add_argument("--input", metavar="CxHxW", type=parse_input, help="input size per image, e.g. 3x224x224 "
-                   "(default: the model's own)")
+    p.add_argument(
+        "--input",
+        metavar="CxHxW",
+        type=parse_input,
+        help="input size per image, e.g. 3x224x224 (default: the model's own)",
+    )
     p.add_argument("--num-classes", metavar="N", type=int, help="outputs of the last layer")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
@@ -60,8 +66,18 @@ def _pair(p) -> str:
 def format_table(s: Summary) -> str:
     """The summary as a fixed-width text table with totals under it."""
     head = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
-    body = [(r.name, r.type, _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}", _pair(r.receptive_field),
-             _pair(r.jump)) for r in s.rows]
+    body = [
+        (
+            r.name,
+            r.type,
+            _shape(r.output_shape),
+            f"{r.params:,}",
+            f"{r.macs:,}",
+            _pair(r.receptive_field),
+            _pair(r.jump),
+        )
+        for r in s.rows
+    ]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     right = {3, 4, 5, 6}
 

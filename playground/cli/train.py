@@ -7,7 +7,7 @@ run completed or was stopped, 1 when it failed or diverged, 2 for a bad argument
 
 Under ``torchrun --nproc_per_node=N -m playground train ...`` it trains data-parallel;
 only rank 0 writes the run folder and prints. ``--run-dir DIR`` runs a run folder that
-``playground.runs.launch`` prepared (that is how the app starts runs).
+``playground.runs.store.launch`` prepared (that is how the app starts runs).
 """
 
 from __future__ import annotations
@@ -16,20 +16,30 @@ import argparse
 import json
 from pathlib import Path
 
-from playground.device import DEVICE_CHOICES
+from playground.common.device import DEVICE_CHOICES
 
 
 def add_parser(sub) -> None:
-    from playground.train import OPTIMIZERS, SCHEDULES
+    from playground.training.loop import OPTIMIZERS
+    from playground.training.parts import SCHEDULES
 
-    p = sub.add_parser("train", help="train a model on a dataset; the run is recorded in a run folder",
-                       description="Train a model on a dataset. Defaults are the tuned preset (SimpleCNN on shapes).")
-    p.add_argument("--model", default=None,
-                   help="a model preset (simplecnn, lenet5, resnet20, ...) or a JSON file: a model spec saved by "
-                        "the Architecture Lab, or a transfer-learning setup {\"kind\": \"transfer\", ...} "
-                        "(default simplecnn)")
-    p.add_argument("--dataset", default=None,
-                   help="shapes, digits, cifar10, mnist, fashion-mnist, or a folder/.zip of class folders")
+    p = sub.add_parser(
+        "train",
+        help="train a model on a dataset; the run is recorded in a run folder",
+        description="Train a model on a dataset. Defaults are the tuned preset (SimpleCNN on shapes).",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="a model preset (simplecnn, lenet5, resnet20, ...) or a JSON file: a model spec saved by "
+        'the Architecture Lab, or a transfer-learning setup {"kind": "transfer", ...} '
+        "(default simplecnn)",
+    )
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="shapes, digits, cifar10, mnist, fashion-mnist, or a folder/.zip of class folders",
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate (peak rate for one-cycle)")
@@ -38,8 +48,11 @@ def add_parser(sub) -> None:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--momentum", type=float)
     p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--augment", help="training augmentation: a pipeline preset (none, cifar, article-train, ...) or a "
-                                     "JSON file saved by the Augmentation Studio (default none)")
+    p.add_argument(
+        "--augment",
+        help="training augmentation: a pipeline preset (none, cifar, article-train, ...) or a "
+        "JSON file saved by the Augmentation Studio (default none)",
+    )
     p.add_argument("--val-augment", help="validation pipeline: a preset or JSON file (default none)")
     p.add_argument("--dataset-size", type=int, help="samples to generate (shapes) or cap on training images")
     p.add_argument("--image-size", type=int, help="resize images to this square side")
@@ -54,29 +67,46 @@ def add_parser(sub) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """A validated TrainConfig from the command line (ValueError with a sentence otherwise)."""
-    from playground.data import DATASETS
-    from playground.train import TrainConfig, check_model
+    from playground.data.datasets import DATASETS
+    from playground.training.loop import TrainConfig
+    from playground.training.models import check_model
 
-    fields = {"model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
-              "lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule, "weight_decay": args.weight_decay,
-              "momentum": args.momentum, "label_smoothing": args.label_smoothing, "augment": args.augment,
-              "val_augment": args.val_augment, "dataset_size": args.dataset_size, "image_size": args.image_size,
-              "data_seed": args.data_seed, "device": args.device, "seed": args.seed}
+    fields = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "schedule": args.schedule,
+        "weight_decay": args.weight_decay,
+        "momentum": args.momentum,
+        "label_smoothing": args.label_smoothing,
+        "augment": args.augment,
+        "val_augment": args.val_augment,
+        "dataset_size": args.dataset_size,
+        "image_size": args.image_size,
+        "data_seed": args.data_seed,
+        "device": args.device,
+        "seed": args.seed,
+    }
     config = TrainConfig(**{k: v for k, v in fields.items() if v is not None})
     if config.dataset not in DATASETS:
         path = Path(config.dataset)
         if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")):
-            raise ValueError(f"Unknown dataset {config.dataset!r}. Choose one of: {', '.join(DATASETS.names())}, "
-                             "or give a folder or .zip of class folders.")
+            raise ValueError(
+                f"Unknown dataset {config.dataset!r}. Choose one of: {', '.join(DATASETS.names())}, "
+                "or give a folder or .zip of class folders."
+            )
         config.dataset, config.data_path = "images", str(path.resolve())
     elif config.dataset == "images":
         raise ValueError("For your own images give the folder or .zip itself: --dataset path/to/images.zip.")
     config.validate()
     config.model = _inline_model(config.model)
     check_model(config.model)
-    from playground.augment import load_pipeline
-    from playground.device import pick_device
-    from playground.train import resolve_pipeline
+    from playground.augment.pipelines import load_pipeline
+    from playground.common.device import pick_device
+    from playground.training.inputs import resolve_pipeline
 
     device = pick_device(config.device)  # an unavailable device is a bad argument, not a failed run
     for name in ("augment", "val_augment"):
@@ -88,18 +118,20 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _pipeline_names() -> set[str]:
-    from playground.augment import PIPELINES  # imported late: it loads torchvision, and --help must stay light
+    from playground.augment.pipelines import (
+        PIPELINES,  # imported late: it loads torchvision, and --help must stay light
+    )
 
     return set(PIPELINES.names()) | {"", "none"}
 
 
 def _inline_model(model):
     """A JSON file's content instead of its path, so the run folder is complete on its own."""
-    from playground.train_models import as_model_config
+    from playground.training.models import as_model_config
 
     model = as_model_config(model)
     if isinstance(model, str) and model.endswith(".json"):
-        from playground.spec import load_spec
+        from playground.models.vocab import load_spec
 
         return load_spec(model)  # a model spec: SpecError (a sentence) when it is not one
     return model
@@ -110,24 +142,33 @@ def _printer(out):
         if e["type"] == "start":
             d = e["dataset"]
             trainable = e.get("trainable_params", e["params"])
-            params = f"{e['params']:,} parameters" if trainable == e["params"] else \
-                f"{trainable:,} of {e['params']:,} parameters trainable"
-            out(f"Training on {e['device']}: {d['name']} ({e['train_size']:,} training / {e['val_size']:,} validation "
+            params = (
+                f"{e['params']:,} parameters"
+                if trainable == e["params"]
+                else f"{trainable:,} of {e['params']:,} parameters trainable"
+            )
+            out(
+                f"Training on {e['device']}: {d['name']} ({e['train_size']:,} training / {e['val_size']:,} validation "
                 f"images, {len(e['classes'])} classes, {params}), {e['epochs']} epochs of "
-                f"{e['steps_per_epoch']} steps, batch {e['batch_size']}" + (f" on {e['world_size']} processes" if e["world_size"] > 1 else ""))
+                f"{e['steps_per_epoch']} steps, batch {e['batch_size']}"
+                + (f" on {e['world_size']} processes" if e["world_size"] > 1 else "")
+            )
         elif e["type"] == "epoch":
-            out(f"epoch {e['epoch']:>3}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:6.1%}  "
+            out(
+                f"epoch {e['epoch']:>3}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:6.1%}  "
                 f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:6.1%}  lr {e['lr']:.3g}  "
-                f"{e['images_per_second']:,.0f} img/s  [{e['time']:.1f} s]")
+                f"{e['images_per_second']:,.0f} img/s  [{e['time']:.1f} s]"
+            )
         elif e["type"] == "end" and e["status"] != "completed":
             out(f"{e['status']}: {e['reason']}")
+
     return show
 
 
 def run(args: argparse.Namespace) -> int:
-    from playground import runs
-    from playground.distributed import from_env, teardown
-    from playground.worker import StopFlag, execute_run
+    from playground.runs import store as runs
+    from playground.runs.worker import StopFlag, execute_run
+    from playground.training.distributed import from_env, teardown
 
     def out(line: str) -> None:
         print(line, flush=True)
@@ -142,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         try:
             if not dist.is_main:  # other ranks of a torchrun job: train their shard, write and print nothing
-                from playground.train import train
+                from playground.training.loop import train
 
                 flag = StopFlag()
                 flag.install()
@@ -154,9 +195,11 @@ def run(args: argparse.Namespace) -> int:
         finally:
             teardown(dist)
     acc = result.get("final_val_accuracy")
-    out(f"{result['status']} after {result['epochs']} epoch(s)" +
-        (f": validation accuracy {acc:.1%}" if acc is not None else "") + f". Run folder: {result['run_dir']}")
+    out(
+        f"{result['status']} after {result['epochs']} epoch(s)"
+        + (f": validation accuracy {acc:.1%}" if acc is not None else "")
+        + f". Run folder: {result['run_dir']}"
+    )
     if args.json:
         out(json.dumps(result))
     return 0 if result["status"] in ("completed", "stopped") else 1
-

@@ -21,13 +21,23 @@ def channel_histograms(values: np.ndarray, normalized: bool, bins: int = 60) -> 
     lo, hi = float(values.min()), float(values.max())
     size = (hi - lo) / bins if hi > lo else 1.0
     for c in range(values.shape[0]):
-        fig.add_trace(go.Histogram(
-            x=values[c], name=names[c], opacity=0.55, marker_color=CHANNEL_COLOURS[c % 3] if values.shape[0] == 3 else "#555",
-            xbins=dict(start=lo, end=hi + size, size=size), histnorm="probability",
-        ))
+        fig.add_trace(
+            go.Histogram(
+                x=values[c],
+                name=names[c],
+                opacity=0.55,
+                marker_color=CHANNEL_COLOURS[c % 3] if values.shape[0] == 3 else "#555",
+                xbins=dict(start=lo, end=hi + size, size=size),
+                histnorm="probability",
+            )
+        )
     fig.update_layout(
-        barmode="overlay", height=260, margin=dict(l=10, r=10, t=30, b=10),
+        barmode="overlay",
+        height=260,
+        margin=dict(l=10, r=10, t=30, b=10),
         title=dict(text="Values the model receives" + (" (normalized)" if normalized else ""), font=dict(size=14)),
-        xaxis_title="value", yaxis_title="share of values", legend=dict(orientation="h", y=1.15, x=1, xanchor="right"),
+        xaxis_title="value",
+        yaxis_title="share of values",
+        legend=dict(orientation="h", y=1.15, x=1, xanchor="right"),
     )
     return fig

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 
-from playground.conv import ConvSpec, LayerSpec, conv_output_hw, conv_padding, pool_output_hw
+from playground.models.arithmetic import ConvSpec, LayerSpec, conv_output_hw, conv_padding, pool_output_hw
 
 MAX_FRAMES = 400  # beyond this the animation samples positions evenly
 MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high

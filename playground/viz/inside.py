@@ -46,7 +46,7 @@ def mosaic(tiles: list[np.ndarray], cols: int, pad: int = 2, background: int = 2
     out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad, 3), background, dtype=np.uint8)
     for i, t in enumerate(tiles):
         r, c = divmod(i, cols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = t
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = t
     return out
 
 
@@ -89,9 +89,21 @@ def top_k_chart(preds: list, highlight: set[int] | None = None) -> go.Figure:
     labels = [p.label for p in preds][::-1]
     probs = [p.probability for p in preds][::-1]
     colours = ["#e4572e" if p.index in highlight else "#2e86de" for p in preds][::-1]
-    fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h", marker_color=colours,
-                           text=[f"{v:.1%}" for v in probs], textposition="auto",
-                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    fig.update_layout(height=60 + 34 * len(preds), margin=dict(l=10, r=10, t=10, b=30),
-                      xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"), yaxis=dict(type="category"))
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=labels,
+            orientation="h",
+            marker_color=colours,
+            text=[f"{v:.1%}" for v in probs],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=60 + 34 * len(preds),
+        margin=dict(l=10, r=10, t=10, b=30),
+        xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+        yaxis=dict(type="category"),
+    )
     return fig

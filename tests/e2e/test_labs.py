@@ -60,9 +60,26 @@ def test_gradient_page_trains_depth_32_and_shows_the_vanishing_gradient(page, ap
 
 
 def test_inside_page_shows_filters_maps_and_grad_cam_for_a_cli_run(page, app_url, app_env):
-    out = subprocess.run([sys.executable, "-m", "playground", "train", "--dataset", "digits", "--epochs", "1",
-                          "--runs-dir", app_env["PLAYGROUND_RUNS_DIR"], "--json"], cwd=ROOT, env=app_env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "playground",
+            "train",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--runs-dir",
+            app_env["PLAYGROUND_RUNS_DIR"],
+            "--json",
+        ],
+        cwd=ROOT,
+        env=app_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     run_id = json.loads(out.stdout.strip().splitlines()[-1])["run_dir"].rstrip("/").rsplit("/", 1)[-1]
 
@@ -89,9 +106,28 @@ def test_inside_page_shows_filters_maps_and_grad_cam_for_a_cli_run(page, app_url
 
 def test_transfer_page_launches_fine_tuning_and_from_scratch_and_overlays_their_curves(page, app_url, app_env):
     # The backbone: a SimpleCNN the CLI trains on generated shapes (offline there are no ImageNet weights).
-    out = subprocess.run([sys.executable, "-m", "playground", "train", "--dataset", "shapes", "--dataset-size", "600",
-                          "--epochs", "1", "--runs-dir", app_env["PLAYGROUND_RUNS_DIR"], "--json"], cwd=ROOT,
-                         env=app_env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "playground",
+            "train",
+            "--dataset",
+            "shapes",
+            "--dataset-size",
+            "600",
+            "--epochs",
+            "1",
+            "--runs-dir",
+            app_env["PLAYGROUND_RUNS_DIR"],
+            "--json",
+        ],
+        cwd=ROOT,
+        env=app_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     run_id = json.loads(out.stdout.strip().splitlines()[-1])["run_dir"].rstrip("/").rsplit("/", 1)[-1]
 

@@ -1,0 +1,257 @@
+"""The Convolution & Pooling Explorer (``/conv``): its one config object, its presets, and the
+classic image kernels it applies to a real photo.
+
+The page keeps everything it shows in ``ExplorerConfig``; it round-trips through the URL
+(``playground.common.urlstate``), so a setup is shared as a link. Layers are kept as plain dicts
+(``spec_to_dict``) so the config stays JSON-friendly; ``layer_specs`` turns them into specs, reporting
+(not raising) anything a hand-edited link got wrong.
+
+The "On an image" tab: a registry of kernel presets (identity, box blur, Gaussian, sharpen, Sobel,
+Laplacian, emboss, random), applying them with the geometry of the configured conv layer (stride,
+padding, dilation, padding mode), then the configured pooling; and the translation-invariance demo
+that measures how much conv and pooled outputs change when the input shifts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from playground.common.registry import Registry
+from playground.models.arithmetic import (
+    ConvSpec,
+    LayerError,
+    LayerSpec,
+    PoolSpec,
+    conv_padding,
+    spec_from_dict,
+    spec_to_dict,
+    validate_conv,
+    validate_pool,
+)
+
+MAX_LAYERS = 12
+
+
+def default_layers() -> list[dict]:
+    """Conv 3x3 (padding 1) then 2x2 max pooling: the first stage of the article's SimpleCNN."""
+    return [spec_to_dict(ConvSpec(16, 3, 1, 1)), spec_to_dict(PoolSpec("max", 2))]
+
+
+@dataclass
+class ExplorerConfig:
+    """Everything the explorer page shows; every field has a default and a URL form."""
+
+    batch: int = 4
+    channels: int = 3
+    height: int = 32
+    width: int = 32
+    layers: list = field(default_factory=default_layers)
+    window_layer: int = 1  # which layer (1-based) the sliding-window view animates
+    window_height: int = 7  # the sliding-window view uses its own small input so cells stay readable
+    window_width: int = 7
+    image: str = "chelsea.png"
+    kernel: str = "sobel_x"
+    kernel_seed: int = 0
+    max_shift: int = 6
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.channels, self.height, self.width)
+
+
+def layer_specs(cfg: ExplorerConfig) -> tuple[list[LayerSpec], list[str]]:
+    """The config's layers as specs, plus a sentence for each entry that could not be read."""
+    specs, problems = [], []
+    for i, d in enumerate(cfg.layers[:MAX_LAYERS]):
+        try:
+            if not isinstance(d, dict):
+                raise LayerError("not a layer description")
+            specs.append(spec_from_dict(d))
+        except (LayerError, TypeError, ValueError) as exc:
+            problems.append(f"Layer {i + 1} of the link was dropped: {exc}.")
+    if len(cfg.layers) > MAX_LAYERS:
+        problems.append(f"Only the first {MAX_LAYERS} layers are shown.")
+    return specs, problems
+
+
+def article_example(stride: int) -> ExplorerConfig:
+    """The article's first code sample: ``Conv2d(3, 16, 3, stride, padding=1)`` on ``[4, 3, 32, 32]``."""
+    return ExplorerConfig(batch=4, channels=3, height=32, width=32, layers=[spec_to_dict(ConvSpec(16, 3, stride, 1))])
+
+
+def first_conv_and_pool(specs: list[LayerSpec]) -> tuple[ConvSpec, PoolSpec]:
+    """The geometry the image tab uses: the chain's first conv and the first pool after it (defaults if absent)."""
+    conv = next((s for s in specs if isinstance(s, ConvSpec)), ConvSpec(1, 3, 1, 1))
+    after = specs[specs.index(conv) + 1 :] if conv in specs else specs
+    pool = next((s for s in after if isinstance(s, PoolSpec)), PoolSpec("max", 2))
+    return conv, pool
+
+
+KERNELS: Registry = Registry("kernel preset")
+
+_FIXED_3x3 = {
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "sobel_x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "sobel_y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    "laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+    "emboss": [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+}
+
+KERNEL_LABELS = {
+    "identity": "Identity (copies the input)",
+    "box_blur": "Box blur (average)",
+    "gaussian": "Gaussian blur",
+    "sharpen": "Sharpen",
+    "sobel_x": "Sobel x (vertical edges)",
+    "sobel_y": "Sobel y (horizontal edges)",
+    "laplacian": "Laplacian (all edges)",
+    "emboss": "Emboss",
+    "random": "Random (like an untrained filter)",
+}
+
+
+def _embed(small: list[list[float]], size: tuple[int, int]) -> torch.Tensor:
+    """Place a 3x3 kernel in the centre of a zero ``size`` kernel (or crop its centre when smaller)."""
+    kh, kw = size
+    out = torch.zeros(kh, kw)
+    src = torch.tensor(small, dtype=torch.float32)
+    for i in range(3):
+        for j in range(3):
+            y, x = i - 1 + kh // 2, j - 1 + kw // 2
+            if 0 <= y < kh and 0 <= x < kw:
+                out[y, x] = src[i, j]
+    return out
+
+
+@KERNELS.register("identity")
+def identity(size=(3, 3), seed=0) -> torch.Tensor:
+    """1 in the centre, 0 elsewhere: the output equals the input."""
+    k = torch.zeros(size)
+    k[size[0] // 2, size[1] // 2] = 1.0
+    return k
+
+
+@KERNELS.register("box_blur")
+def box_blur(size=(3, 3), seed=0) -> torch.Tensor:
+    """Every weight 1/(kh*kw): a plain average."""
+    return torch.full(size, 1.0 / (size[0] * size[1]))
+
+
+@KERNELS.register("gaussian")
+def gaussian(size=(3, 3), seed=0) -> torch.Tensor:
+    """A normalised Gaussian with sigma = size/4 along each axis (a 3x3 gives the familiar 1-2-1 shape)."""
+    axes = []
+    for n in size:
+        sigma = max(n / 4.0, 0.5)
+        x = torch.arange(n, dtype=torch.float32) - (n - 1) / 2
+        axes.append(torch.exp(-(x**2) / (2 * sigma**2)))
+    k = torch.outer(axes[0], axes[1])
+    return k / k.sum()
+
+
+for _name, _grid in _FIXED_3x3.items():
+    KERNELS.register(_name, (lambda g: lambda size=(3, 3), seed=0: _embed(g, size))(_grid))
+
+
+@KERNELS.register("random")
+def random_kernel(size=(3, 3), seed=0) -> torch.Tensor:
+    """Kaiming-uniform weights, like a freshly initialised ``nn.Conv2d`` with one input channel."""
+    gen = torch.Generator().manual_seed(int(seed))
+    bound = 1.0 / math.sqrt(size[0] * size[1])
+    return (torch.rand(size, generator=gen) * 2 - 1) * bound
+
+
+def make_kernel(name: str, size: tuple[int, int], seed: int = 0) -> torch.Tensor:
+    """Kernel preset ``name`` at ``size`` (fixed 3x3 presets are centred in zeros when larger)."""
+    return KERNELS.get(name)(size=tuple(size), seed=seed)
+
+
+# --------------------------------------------------------------------------- applying
+
+
+def conv_with_kernel(image: torch.Tensor, kernel: torch.Tensor, spec: ConvSpec) -> torch.Tensor:
+    """Convolve a grayscale image ``(1, H, W)`` with one ``(kh, kw)`` kernel using ``spec``'s geometry.
+
+    Returns the feature map ``(H', W')``. ``spec``'s out_channels/groups are ignored: one kernel
+    in, one map out. Raises LayerError (with the fix) if the geometry does not fit the image.
+    """
+    geometry = ConvSpec(1, tuple(kernel.shape), spec.stride, spec.padding, spec.dilation, 1, False, spec.padding_mode)
+    validate_conv(geometry, (1, 1, image.shape[-2], image.shape[-1]))
+    x = image.reshape(1, 1, image.shape[-2], image.shape[-1])
+    (pt, pb), (pl, pr) = conv_padding(geometry)
+    if spec.padding_mode != "zeros" and (pt or pb or pl or pr):
+        x = F.pad(x, (pl, pr, pt, pb), mode=spec.padding_mode)
+        pt = pb = pl = pr = 0
+    elif pt != pb or pl != pr:  # asymmetric 'same' padding: pad explicitly
+        x = F.pad(x, (pl, pr, pt, pb))
+        pt = pb = pl = pr = 0
+    out = F.conv2d(x, kernel.reshape(1, 1, *kernel.shape), stride=spec.stride, padding=(pt, pl), dilation=spec.dilation)
+    return out[0, 0]
+
+
+def pool_map(fmap: torch.Tensor, spec: PoolSpec) -> torch.Tensor:
+    """Apply the pooling layer to one ``(H, W)`` map; LayerError if it does not fit."""
+    validate_pool(spec, (1, 1, fmap.shape[0], fmap.shape[1]))
+    x = fmap.reshape(1, 1, *fmap.shape)
+    if spec.pool == "max":
+        y = F.max_pool2d(x, spec.kernel, spec.stride, spec.padding, spec.dilation, ceil_mode=spec.ceil_mode)
+    else:
+        y = F.avg_pool2d(x, spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode)
+    return y[0, 0]
+
+
+@dataclass
+class ShiftResult:
+    """How much outputs change when the input moves by ``shift`` pixels (right and down)."""
+
+    shift: int
+    conv_change: float  # mean |f(shift x) - f(x)| / mean |f(x)|, position by position
+    pooled_change: float  # the same after pooling
+    conv_change_aligned: float  # conv output compared after undoing the shift: ~0 (equivariance)
+
+
+def _relative_change(a: torch.Tensor, b: torch.Tensor) -> float:
+    scale = a.abs().mean().item()
+    return float((a - b).abs().mean().item() / scale) if scale > 1e-12 else 0.0
+
+
+def translation_study(
+    image: torch.Tensor, kernel: torch.Tensor, conv: ConvSpec, pool: PoolSpec, max_shift: int = 6
+) -> list[ShiftResult]:
+    """Shift a grayscale image ``(1, H, W)`` by 0..max_shift pixels and measure how outputs change.
+
+    Both views are crops of the same image, so no wrapped-around pixels appear: the shifted view is
+    the crop that starts ``shift`` pixels up-left, i.e. the content moves ``shift`` pixels right/down.
+    """
+    if max_shift < 0:
+        raise LayerError("The shift must be 0 or more pixels.")
+    _, h, w = image.shape
+    if h <= max_shift + 8 or w <= max_shift + 8:
+        raise LayerError(f"The image ({w}x{h}) is too small to shift by {max_shift} pixels; use a larger image.")
+    base = image[:, max_shift:, max_shift:]
+    ref_conv = conv_with_kernel(base, kernel, conv)
+    ref_pool = pool_map(ref_conv, pool)
+    results = []
+    for s in range(max_shift + 1):
+        moved = image[:, max_shift - s : h - s, max_shift - s : w - s]
+        c = conv_with_kernel(moved, kernel, conv)
+        p = pool_map(c, pool)
+        # Undo the shift on the conv output (only exact when the stride divides the shift), and
+        # leave out a border as wide as the kernel's reach, where padding makes the two views differ.
+        sy = s // conv.stride[0] if s % conv.stride[0] == 0 else None
+        sx = s // conv.stride[1] if s % conv.stride[1] == 0 else None
+        if sy is not None and sx is not None:
+            by = (conv.dilation[0] * (kernel.shape[0] - 1)) // conv.stride[0] + 1
+            bx = (conv.dilation[1] * (kernel.shape[1] - 1)) // conv.stride[1] + 1
+            ref_aligned = ref_conv[: ref_conv.shape[0] - sy, : ref_conv.shape[1] - sx]
+            moved_aligned = c[sy:, sx:]
+            inner = (slice(by, -by), slice(bx, -bx))
+            aligned = _relative_change(ref_aligned[inner], moved_aligned[inner])
+        else:
+            aligned = float("nan")
+        results.append(ShiftResult(s, _relative_change(ref_conv, c), _relative_change(ref_pool, p), aligned))
+    return results

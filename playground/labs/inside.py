@@ -1,0 +1,266 @@
+"""What the "Inside a trained network" page looks at: a model, its classes, and its inputs.
+
+A ``Probe`` is a model ready to inspect, with everything needed to feed it a picture the way
+it was fed during validation (size, channels, normalisation): a run trained in the app
+(``from_run``), or a model-zoo preset with a weights file (``from_zoo``; the classes and input
+channels are read off the weights). ``analyse`` then runs ``playground.models.probe`` on one picture:
+first-layer filters, the feature maps of one layer, Grad-CAM for two classes and the top-k.
+
+    >>> p = from_run("runs/20260101-120000-simplecnn-digits-ab12")
+    >>> x = p.to_input(pil_image)          # uint8 (1, C, H, W), the dataset's format
+    >>> a = analyse(p, x, layer=p.layers[0], classes=[3])
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from playground.models import probe
+
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+NORMALISATIONS = ("imagenet", "half", "none")  # ImageNet mean/std, (x - 0.5) / 0.5, or plain 0..1
+NORMALISATION_WORDS = {"imagenet": "ImageNet's mean and std", "half": "(x - 0.5) / 0.5", "none": "nothing (0..1)"}
+
+
+PICTURES = ("validation", "sample", "upload")
+
+
+@dataclass
+class InsideConfig:
+    """The page's one config object; every field has a default and a URL form."""
+
+    source: str = "run"  # run | zoo
+    run: str = ""  # run id; "" = the newest run with weights
+    preset: str = "resnet18"  # zoo source: the preset the weights file belongs to
+    image_size: int = 0  # zoo source: input side; 0 = the preset's own
+    normalise: str = "imagenet"  # zoo source: one of NORMALISATIONS
+    picture: str = "validation"  # validation (the run's own data) | sample (bundled photo) | upload
+    index: int = 0  # which validation image
+    sample: str = "chelsea.png"
+    layer: int = 0  # feature maps: index into ``Probe.map_shapes()``
+    other: int = -1  # Grad-CAM's second class; -1 = the runner-up prediction
+    k: int = 5  # top-k
+
+
+@dataclass
+class Probe:
+    """A model to look inside, with its classes and its input format."""
+
+    model: nn.Module
+    class_names: list[str]
+    in_channels: int
+    image_size: tuple[int, int]  # (H, W) the model was trained on
+    prepare: Callable[[torch.Tensor], torch.Tensor]  # uint8 (B, C, H, W) -> float model input
+    title: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def layers(self) -> list[str]:
+        """Layers whose outputs are shown as feature maps, in forward order."""
+        return probe.map_layers(self.model)
+
+    @torch.no_grad()
+    def map_shapes(self) -> list[tuple[str, str, tuple[int, int, int]]]:
+        """``(layer, type, (C, h, w))`` for every layer whose output is a picture (1x1 outputs left out).
+
+        One forward pass of a blank input records the shapes, so the page can label its layer slider.
+        """
+        modules = dict(self.model.named_modules())
+        shapes: dict[str, tuple] = {}
+        hooks = [
+            modules[n].register_forward_hook(lambda _m, _i, o, n=n: shapes.__setitem__(n, tuple(o.shape[1:])))
+            for n in self.layers
+        ]
+        try:
+            was = self.model.training
+            self.model.eval()
+            self.model(self.prepare(torch.zeros(1, self.in_channels, *self.image_size, dtype=torch.uint8)))
+            self.model.train(was)
+        finally:
+            for h in hooks:
+                h.remove()
+        return [
+            (n, type(modules[n]).__name__, s)
+            for n, s in shapes.items()  # type: ignore[misc]
+            if len(s) == 3 and s[1] * s[2] > 1
+        ]
+
+    def to_input(self, image) -> torch.Tensor:
+        """Any picture (PIL, array, tensor) -> uint8 ``(1, C, H, W)``, centre-cropped and resized to the input."""
+        from playground.training.evaluation import image_to_input
+
+        return image_to_input(image, self.in_channels, self.image_size)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def trained_runs(runs_root: str | Path | None = None) -> list:
+    """Runs of the store that have saved weights (``RunInfo`` list, newest first)."""
+    from playground.runs.store import list_runs
+
+    return [r for r in list_runs(runs_root) if (r.path / "weights.pt").is_file() and not r.active]
+
+
+def run_label(info) -> str:
+    """How a run is named in menus: id, model, dataset, accuracy."""
+    cfg = info.config or {}
+    model = cfg.get("model")
+    if isinstance(model, dict) and model.get("kind") == "transfer":
+        from playground.labs.transfer import backbone_name
+
+        model = f"{backbone_name(model)} (transfer)"
+    elif isinstance(model, dict):
+        model = str(model.get("name") or "custom model")
+    else:
+        model = str(model or "?")
+    acc = (info.final or {}).get("final_val_accuracy")
+    acc_text = f" · {acc:.0%} val" if isinstance(acc, (int, float)) else ""
+    return f"{info.id} · {model} on {cfg.get('dataset', '?')}{acc_text}"
+
+
+def from_run(run_dir: str | Path) -> Probe:
+    """A run trained in the app, with its validation preprocessing (ValueError if it saved no weights)."""
+    from playground.runs.results import load_run_model
+
+    loaded = load_run_model(run_dir)
+    ds = loaded.dataset
+    size = tuple(int(v) for v in ds["image_size"])
+    model = loaded.model.to(memory_format=torch.contiguous_format)  # hooks and Grad-CAM want plain layouts
+    model.requires_grad_(True)  # Grad-CAM needs gradients, also through layers frozen during training
+    inputs = loaded.inputs
+    inputs.channels_last = False
+    probe.check_size(model, (1, ds["in_channels"], *size))
+    return Probe(
+        model,
+        list(ds["classes"]),
+        int(ds["in_channels"]),
+        size,
+        inputs,  # type: ignore[arg-type]
+        f"Run {Path(run_dir).name}",
+        [
+            f"Inputs: {size[0]}x{size[1]}, {ds['in_channels']} channel(s), "
+            "normalised with the training set's mean and std, as in validation."
+        ],
+    )
+
+
+def weights_shape(state_dict: dict) -> tuple[int, int]:
+    """``(in_channels, num_classes)`` read off a state_dict: its first conv weight and its last 2-D weight."""
+    convs = [v for k, v in state_dict.items() if k.endswith("weight") and v.ndim == 4]
+    linears = [v for k, v in state_dict.items() if k.endswith("weight") and v.ndim == 2]
+    if not convs or not linears:
+        raise ValueError("This file holds no convolution and classifier weights: it is not a CNN's state_dict.")
+    return int(convs[0].shape[1]), int(linears[-1].shape[0])
+
+
+def imagenet_classes(num_classes: int) -> list[str] | None:
+    """ImageNet's 1,000 category names (shipped inside torchvision, no download) when there are 1,000 classes."""
+    if num_classes != 1000:
+        return None
+    import torchvision
+
+    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def from_zoo(preset: str, state_dict: dict, image_size: int | None = None, normalise: str = "imagenet") -> Probe:
+    """A model-zoo preset with weights from a file; classes and input channels are read off the weights.
+
+    Names and shapes are checked on the meta device first, so a file for another model gets a sentence,
+    not a traceback, and a model too large for this machine is refused before any memory is spent.
+    """
+    from playground.models.transfer import check_backbone_weights
+    from playground.models.zoo import build_model, preset_info
+
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"Unknown normalisation {normalise!r}; use one of {', '.join(NORMALISATIONS)}.")
+    info = preset_info(preset)
+    in_channels, num_classes = weights_shape(state_dict)
+    size = int(image_size or info["default_input"][1])
+    with torch.device("meta"):
+        meta = build_model(preset, num_classes=num_classes, in_channels=in_channels, input_size=size)
+    probe.check_size(meta, (1, in_channels, size, size))
+    check_backbone_weights(meta, state_dict, None)
+    model = build_model(preset, num_classes=num_classes, in_channels=in_channels, input_size=size)
+    model.load_state_dict(state_dict, strict=True)
+    model.eval()
+    mean, std = {
+        "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
+        "half": ([0.5] * 3, [0.5] * 3),
+        "none": ([0.0] * 3, [1.0] * 3),
+    }[normalise]
+    mean_t = torch.tensor(mean[:in_channels] if in_channels <= 3 else [mean[0]] * in_channels).view(1, -1, 1, 1)
+    std_t = torch.tensor(std[:in_channels] if in_channels <= 3 else [std[0]] * in_channels).view(1, -1, 1, 1)
+
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255 - mean_t) / std_t  # (B, C, H, W)
+
+    names = imagenet_classes(num_classes) or [f"class {i}" for i in range(num_classes)]
+    return Probe(
+        model,
+        names,
+        in_channels,
+        (size, size),
+        prepare,
+        info["title"],
+        [f"Inputs: {size}x{size}, {in_channels} channel(s), normalised with " + NORMALISATION_WORDS[normalise] + "."],
+    )
+
+
+def validation_images(run_dir: str | Path, n: int = 12) -> list[tuple[torch.Tensor, str]]:
+    """The first ``n`` validation images of a run's dataset: ``[(uint8 (C, H, W), true class), ...]``.
+
+    The run's config regenerates exactly its split (same data seed), so these are images it never trained on.
+    """
+    from playground.training.loop import TrainConfig, load_data
+
+    config = TrainConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    data = load_data(config)
+    return [(data.val_x[i], data.class_names[int(data.val_y[i])]) for i in range(min(n, len(data.val_y)))]
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class Analysis:
+    """Everything the page shows for one picture (CPU tensors, ready to draw)."""
+
+    filters: torch.Tensor | None  # (out, in, kh, kw) in [0, 1]
+    maps: torch.Tensor | None  # (C, h, w): the chosen layer's output
+    layer: str
+    top: list  # probe.Prediction, most probable first
+    cams: dict[int, torch.Tensor]  # class index -> (H, W) in [0, 1]
+    seconds: float
+
+
+def analyse(
+    p: Probe, x: torch.Tensor, layer: str | None = None, classes: list[int] | None = None, k: int = 5
+) -> Analysis:
+    """Filters, one layer's feature maps, top-``k`` and Grad-CAM for the top class and ``classes``.
+
+    ``x``: uint8 ``(1, C, H, W)`` as ``Probe.to_input`` returns it. A class of -1 means the runner-up.
+    """
+    t0 = time.perf_counter()
+    inp = p.prepare(x).contiguous()  # (1, C, H, W) float
+    try:
+        filters = probe.first_layer_filters(p.model)
+    except ValueError:
+        filters = None
+    maps = None
+    if layer:
+        found = probe.feature_maps(p.model, inp, [layer])
+        maps = found.get(layer)
+    top = probe.top_k(p.model, inp, k=k, class_names=p.class_names)
+    runner_up = top[1].index if len(top) > 1 else top[0].index
+    wanted = [top[0].index] + [runner_up if c == -1 else c for c in (classes or [])]
+    wanted = list(dict.fromkeys(wanted))  # unique, in order
+    cams = {c: probe.grad_cam(p.model, inp, c) for c in wanted if 0 <= c < len(p.class_names)}
+    return Analysis(filters, maps, layer or "", top, cams, time.perf_counter() - t0)

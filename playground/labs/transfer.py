@@ -1,0 +1,380 @@
+"""The Transfer Learning page's config and the pieces it needs beyond ``playground.models.transfer``.
+
+``TransferLabConfig`` is the page's one config object: the ``TransferConfig`` fields (backbone,
+weights, head, freezing) plus what a launched run needs (dataset, image size, epochs, ...).
+It round-trips through the URL. ``lab_describe`` counts parameters on the meta device, also for
+a backbone trained earlier in the app. ``run_configs`` turns the setup into the ``TrainConfig``
+of a fine-tuning run and of its from-scratch twin (same network and data, random weights,
+nothing frozen), launched through the ordinary run machinery.
+
+The run process builds the model from ``TrainConfig.model`` =
+``{"kind": "transfer", **TransferConfig fields, "weights_file": ..., "from_run": ...}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from playground.models import transfer
+from playground.models.transfer import MODES, TransferConfig, article_head
+
+LAUNCH_DATASETS = ("shapes", "digits", "images")
+IMAGE_SIZES = (32, 48, 64, 96, 128)
+LR_SCALES = (0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+@dataclass
+class TransferLabConfig:
+    """Everything the Transfer Learning page shows; every field has a default and a URL form."""
+
+    backbone: str = "resnet50"
+    weights: str = "imagenet"  # imagenet | upload | run | random
+    run: str = ""  # weights == "run": the id of a run trained in the app (its model is the backbone)
+    num_classes: int = 5  # the article's 5; a launched run uses its dataset's classes
+    head: list = field(default_factory=article_head)
+    mode: str = "feature_extraction"  # or fine_tuning
+    unfrozen_stages: int = 1
+    stage_overrides: dict = field(default_factory=dict)
+    backbone_lr_scale: float = 0.1
+    # A launched run: small images, few epochs, a modest subset, because a CPU has to train it.
+    dataset: str = "shapes"  # shapes | digits | images (an uploaded zip)
+    image_size: int = 32
+    dataset_size: int = 1000
+    epochs: int = 2
+    lr: float = 0.001  # AdamW, the head's; the backbone gets lr x backbone_lr_scale
+    batch_size: int = 64
+    compare: bool = True  # also train the same network from scratch
+    seed: int = 0
+
+    def transfer_config(self, num_classes: int | None = None) -> TransferConfig:
+        """The ``TransferConfig`` this setup describes (``num_classes`` overrides the page's)."""
+        names = {f.name for f in fields(TransferConfig)}
+        values = {k: v for k, v in asdict(self).items() if k in names}
+        values["num_classes"] = int(num_classes or self.num_classes)
+        return TransferConfig(**values)
+
+
+def clamp_config(cfg: TransferLabConfig, run_ids: list[str]) -> tuple[TransferLabConfig, list[str]]:
+    """Pull a link's unusable values back to what the page offers, with a sentence for each."""
+    from dataclasses import replace
+
+    changes, problems = {}, []
+    if cfg.backbone not in transfer.BACKBONES:
+        changes["backbone"] = TransferLabConfig.backbone
+    if cfg.weights not in transfer.WEIGHT_SOURCES:
+        changes["weights"] = TransferLabConfig.weights
+    if cfg.weights == "run" and cfg.run not in run_ids:
+        if run_ids:
+            changes["run"] = run_ids[0]
+            problems.append(f"The link's run {cfg.run!r} is not in this app's run store; using {run_ids[0]!r}.")
+        else:
+            changes["weights"], changes["run"] = "random", ""
+    if cfg.mode not in MODES:
+        changes["mode"] = TransferLabConfig.mode
+    if cfg.dataset not in LAUNCH_DATASETS:
+        changes["dataset"] = TransferLabConfig.dataset
+    if cfg.image_size not in IMAGE_SIZES:
+        changes["image_size"] = min(IMAGE_SIZES, key=lambda s: abs(s - cfg.image_size))
+    if cfg.backbone_lr_scale not in LR_SCALES:
+        changes["backbone_lr_scale"] = min(LR_SCALES, key=lambda s: abs(s - cfg.backbone_lr_scale))
+    if not 1 <= cfg.num_classes <= 1000:
+        changes["num_classes"] = TransferLabConfig.num_classes
+    if not 0 <= cfg.unfrozen_stages <= 20:
+        changes["unfrozen_stages"] = 1
+    if not isinstance(cfg.stage_overrides, dict) or not all(isinstance(v, bool) for v in cfg.stage_overrides.values()):
+        changes["stage_overrides"] = {}
+    if not isinstance(cfg.head, list) or not all(isinstance(layer, dict) for layer in cfg.head):
+        changes["head"] = article_head()
+    for k, v in changes.items():
+        if k != "run":
+            problems.append(f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}.")
+    return replace(cfg, **changes), problems
+
+
+# --------------------------------------------------------------------------- a run as backbone
+
+
+def run_model_factory(run_dir: str | Path):
+    """``(factory, info)`` for the model of a run trained in the app: a zero-argument builder of its
+    architecture (no weights) and ``{"model", "dataset", "classes", "in_channels", "image_size"}``."""
+    from playground.training.models import resolve_model
+
+    run = Path(run_dir)
+    config = json.loads((run / "config.json").read_text())
+    ds = json.loads((run / "dataset.json").read_text())
+    model = config.get("model", "simplecnn")
+    if isinstance(model, dict) and model.get("kind") == "transfer":
+        raise ValueError(
+            f"Run {run.name} is itself a transfer-learning run; pick a run that trained a model "
+            "from the zoo or the Architecture Lab as the backbone."
+        )
+
+    def factory() -> nn.Module:
+        return resolve_model(
+            model, num_classes=len(ds["classes"]), in_channels=ds["in_channels"], input_size=tuple(ds["image_size"])
+        )
+
+    name = model if isinstance(model, str) else (model.get("name") or "custom model")
+    return factory, {
+        "model": name,
+        "spec": model,
+        "dataset": config.get("dataset"),
+        "classes": ds["classes"],
+        "in_channels": ds["in_channels"],
+        "image_size": ds["image_size"],
+    }
+
+
+def lab_describe(cfg: TransferLabConfig, run_dir: str | Path | None = None, num_classes: int | None = None) -> dict:
+    """``transfer.describe`` for this setup (meta device, instant); ``run_dir`` when the backbone is a run's model."""
+    factory = run_model_factory(run_dir)[0] if cfg.weights == "run" and run_dir else None
+    return transfer.describe(cfg.transfer_config(num_classes), net_factory=factory)
+
+
+def check_uploaded_weights(cfg: TransferLabConfig, state_dict: dict, run_dir: str | Path | None = None) -> int:
+    """Do uploaded weights fit the chosen backbone? Names and shapes compared on the meta device.
+
+    Returns how many tensors will load; ValueError with a sentence naming the keys otherwise.
+    """
+    factory = run_model_factory(run_dir)[0] if cfg.weights == "run" and run_dir else None
+    with torch.device("meta"):
+        net = factory() if factory else torchvision_backbone(cfg.backbone)
+    return transfer.check_backbone_weights(net, state_dict, transfer.head_path(net))
+
+
+def torchvision_backbone(name: str) -> nn.Module:
+    """torchvision's model ``name`` without weights (ValueError listing the choices if unknown)."""
+    import torchvision
+
+    transfer.BACKBONES.get(name)
+    return torchvision.models.get_model(name, weights=None)
+
+
+def imagenet_status(name: str) -> tuple[bool, str]:
+    """Are torchvision's ImageNet weights for ``name`` in the torch cache? ``(found, sentence)``. Never downloads."""
+    path = transfer.imagenet_weights_file(name)
+    if os.path.exists(path):
+        return True, f"torchvision's ImageNet weights for {name} are in the torch cache ({path})."
+    try:
+        transfer.imagenet_state_dict(name, allow_download=False)
+    except transfer.WeightsUnavailable as exc:
+        return False, str(exc)
+    return True, ""
+
+
+def save_weights_upload(data: bytes, folder: str | Path, filename: str = "weights.pt") -> Path:
+    """Keep an uploaded weights file by content under ``folder`` (the page's uploads folder); returns its path.
+
+    The file is read first (``weights_only=True``): anything that is not a safe state_dict is refused.
+    """
+    from playground.training.models import save_upload_file
+
+    transfer.read_weights_file(data, filename)
+    return save_upload_file(data, folder, ".pt")
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def model_dict(tc: TransferConfig, weights_file: str = "", from_run: str = "") -> dict:
+    """``TrainConfig.model`` for a transfer run (the contract with the run process)."""
+    d = {"kind": "transfer", **asdict(tc)}
+    if weights_file:
+        d["weights_file"] = str(weights_file)
+    if from_run:
+        d["from_run"] = str(from_run)
+    return d
+
+
+def scratch_config(tc: TransferConfig, n_stages: int) -> TransferConfig:
+    """The same network trained from scratch: random weights, every stage training at the full rate."""
+    from dataclasses import replace
+
+    return replace(
+        tc, weights="random", mode="fine_tuning", unfrozen_stages=n_stages, stage_overrides={}, backbone_lr_scale=1.0
+    )
+
+
+def channel_pipeline(data_channels: int, model_channels: int) -> dict | str:
+    """The pipeline that feeds ``data_channels``-channel images to a backbone taking ``model_channels``:
+    ``"none"`` when they agree, else torchvision's ``Grayscale`` with that many (equal) output channels
+    (grey digits to an RGB ImageNet backbone, or colour shapes to a backbone trained here on digits)."""
+    if data_channels == model_channels:
+        return "none"
+    if model_channels not in (1, 3):
+        raise ValueError(f"The backbone takes {model_channels}-channel images; only 1 or 3 can be made from these.")
+    return {"steps": [{"name": "Grayscale", "params": {"num_output_channels": int(model_channels)}}]}
+
+
+def backbone_channels(cfg: TransferLabConfig, run_dir: str | Path | None = None) -> int:
+    """How many input channels the backbone takes: 3 for torchvision's, the run's own for a model trained here."""
+    if cfg.weights == "run" and run_dir:
+        return int(run_model_factory(run_dir)[1]["in_channels"])
+    return 3
+
+
+def run_configs(
+    cfg: TransferLabConfig,
+    *,
+    num_classes: int,
+    n_stages: int,
+    weights_file: str = "",
+    from_run: str = "",
+    data_path: str = "",
+    data_channels: int | None = None,
+):
+    """``[fine-tuning TrainConfig, from-scratch TrainConfig]`` (just the first when ``cfg.compare`` is off).
+
+    Both share the data, image size, epochs, batch, learning rate and seed; AdamW with a cosine
+    schedule, the same for both, keeps the comparison about the starting weights. From scratch is the
+    same transfer model with random weights and nothing frozen -- except when the backbone is a run's
+    model (``from_run``): the run process builds that architecture only with the run's weights, so its
+    twin is that model trained from scratch with its own classifier. When the data's channels
+    (``data_channels``) differ from the backbone's, both runs get ``channel_pipeline`` for training and
+    validation.
+    """
+    from playground.training.loop import TrainConfig
+
+    tc = cfg.transfer_config(num_classes)
+    model_channels = backbone_channels(cfg, from_run)
+    pipeline = channel_pipeline(data_channels or model_channels, model_channels)
+    size = cfg.dataset_size if cfg.dataset == "shapes" else 0  # generated shapes: how many; the others: all
+    common = dict(
+        dataset=cfg.dataset,
+        data_path=data_path,
+        dataset_size=size,
+        image_size=cfg.image_size,
+        epochs=cfg.epochs,
+        lr=cfg.lr,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        optimizer="adamw",
+        schedule="cosine",
+        weight_decay=1e-4,
+        label_smoothing=0.0,
+        augment=pipeline,
+        val_augment=pipeline,
+    )
+    out = [TrainConfig(model=model_dict(tc, weights_file, from_run), **common)]
+    if cfg.compare and from_run:
+        out.append(TrainConfig(model=run_model_factory(from_run)[1]["spec"], **common))
+    elif cfg.compare:
+        out.append(TrainConfig(model=model_dict(scratch_config(tc, n_stages)), **common))
+    for c in out:
+        c.validate()
+    return out
+
+
+def backbone_name(model: dict) -> str:
+    """The backbone of a transfer model dict, in words: torchvision's name, or the trained run's model."""
+    if model.get("weights") != "run" and not model.get("from_run"):
+        return str(model.get("backbone", "?"))
+    source = model.get("source") if isinstance(model.get("source"), dict) else {}
+    inner = source.get("model")
+    if inner is None and model.get("from_run"):
+        try:
+            inner = run_model_factory(model["from_run"])[1]["model"]
+        except (OSError, ValueError, KeyError):
+            inner = None
+    if isinstance(inner, dict):
+        inner = inner.get("name")
+    return f"{inner or 'a model'} from a run"
+
+
+def is_transfer_run(info) -> bool:
+    """Was this run (a ``RunInfo``) launched from the Transfer page?"""
+    model = (info.config or {}).get("model")
+    return isinstance(model, dict) and model.get("kind") == "transfer"
+
+
+def run_role(info) -> str:
+    """ "from scratch", "feature extraction" or "fine-tuned": what a run (a ``RunInfo``) trained."""
+    m = (info.config or {}).get("model") or {}
+    if not (isinstance(m, dict) and m.get("kind") == "transfer"):
+        return "from scratch"  # a zoo model's run: the twin of a transfer run from a model trained here
+    return _role(json.dumps(m, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _role(model_json: str) -> str:
+    m = json.loads(model_json)
+    names = {f.name for f in fields(TransferConfig)}
+    try:
+        tc = TransferConfig(**{k: v for k, v in m.items() if k in names})
+        factory = run_model_factory(m["from_run"])[0] if m.get("from_run") else None
+        info = transfer.describe(tc, net_factory=factory)
+    except (ValueError, OSError, KeyError, TypeError):  # a run folder gone, an old config: go by the words
+        return "feature extraction" if m.get("mode") == "feature_extraction" else "fine-tuned"
+    if info["trainable"] == info["total"] and tc.weights == "random":
+        return "from scratch"
+    return "fine-tuned" if any(on for name, _, on in info["stages"][:-1]) else "feature extraction"
+
+
+# --------------------------------------------------------------------------- the head designer
+
+
+def default_head_layer(kind: str) -> dict:
+    """A new head layer of type ``kind`` with sensible settings."""
+    if kind == "dropout":
+        return {"type": "dropout", "p": 0.2}
+    if kind == "linear":
+        return {"type": "linear", "out": 128}
+    if kind not in transfer.HEAD_LAYERS:
+        raise ValueError(f"Unknown head layer {kind!r}; use one of {', '.join(transfer.HEAD_LAYERS)}.")
+    return {"type": kind}
+
+
+def edit_head(head: list[dict], op: str, index: int, value=None) -> list[dict]:
+    """A new head list after one edit: ``add`` (a layer of type ``value`` before ``index``), ``remove``,
+    ``up``, ``down`` or ``set`` (``value`` = the layer's new setting: ``p`` or ``out``)."""
+    out = [dict(layer) for layer in head]
+    if op == "add":
+        out.insert(max(0, min(index, len(out))), default_head_layer(value))
+    elif op == "remove" and 0 <= index < len(out):
+        out.pop(index)
+    elif op == "up" and 0 < index < len(out):
+        out[index - 1], out[index] = out[index], out[index - 1]
+    elif op == "down" and 0 <= index < len(out) - 1:
+        out[index], out[index + 1] = out[index + 1], out[index]
+    elif op == "set" and 0 <= index < len(out):
+        kind = out[index]["type"]
+        if kind == "dropout":
+            out[index]["p"] = float(value)
+        elif kind == "linear":
+            out[index]["out"] = value if value == "classes" else int(value)
+    return out
+
+
+def head_layer_label(layer: dict) -> str:
+    """A head layer in words, as PyTorch names it."""
+    kind = layer.get("type")
+    if kind == "dropout":
+        return f"Dropout(p={layer.get('p', 0.5)})"
+    if kind == "linear":
+        return f"Linear(→ {layer.get('out', 'classes')})"
+    return {"relu": "ReLU()", "gelu": "GELU()", "batchnorm": "BatchNorm1d()"}.get(kind, str(kind))
+
+
+# --------------------------------------------------------------------------- comparing runs
+
+
+def run_series(run_dir: str | Path, name: str) -> dict:
+    """A run's curves for ``viz.transfer.compare_curves``: training loss per step, validation accuracy per epoch."""
+    from playground.runs.store import read_events
+
+    events, _ = read_events(run_dir)
+    steps = [(e["epoch"], e["loss"]) for e in events if e.get("type") == "step" and e.get("loss") is not None]
+    epochs = [
+        (e["epoch"], e["val_accuracy"])
+        for e in events
+        if e.get("type") == "epoch" and e.get("val_accuracy") is not None
+    ]
+    start = next((e for e in events if e.get("type") == "start"), {})
+    return {"name": name, "steps": steps, "epochs": epochs, "start": start}

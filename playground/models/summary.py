@@ -1,0 +1,412 @@
+"""The layer-by-layer summary: shapes, parameters, MACs, memory, receptive field, computed from the spec.
+
+Nothing is built and nothing runs: ``summarize`` walks the spec (``playground.models.spec.trace``)
+and does the arithmetic, which is why the whole ResNet-50 table takes a few milliseconds
+(``bench/bench_summary.py`` times it against ``torchinfo``). The tests hold every figure
+to a real forward pass with hooks, to ``torch.utils.flop_counter`` and to torchinfo.
+
+Conventions, stated once:
+
+- Shapes include the batch: ``(N, C, H, W)``, ``(N, F)`` after a flatten.
+- MACs are multiply-accumulates **per image** of convolutions and linear layers, biases
+  not counted: torchvision's ``_ops`` figures and ``FlopCounterMode`` count the same way
+  (they call ``2 x MACs`` FLOPs). torchinfo's "mult-adds" also count biases and batch-norm
+  scales; ``Summary.torchinfo_mult_adds`` gives that figure exactly, for comparison.
+- Receptive field and jump are per axis ``(h, w)``: the input patch one output value sees,
+  and the input distance between neighbouring outputs. Through a residual block they follow
+  the main path (the larger one). After a flatten every value sees the whole input: None.
+- Memory is float32: 4 bytes a value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from math import ceil, floor, prod
+from typing import Any
+
+from playground.models.blocks import ACTIVATIONS
+from playground.models.spec import Step, trace
+from playground.models.vocab import SpecError
+
+BYTES = 4  # float32
+OPTIMIZER_STATES = {"sgd": 0, "sgd_momentum": 1, "adam": 2, "adamw": 2}  # extra values kept per trainable parameter
+Pair = tuple[int, int]
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the table: a module call, or the ``Add`` where a skip connection joins."""
+
+    name: str
+    type: str
+    kind: str
+    layer: dict
+    input_shape: tuple[int, ...]  # with the batch
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    macs: int  # per image
+    activation_bytes: int  # the output, for the whole batch
+    allocates: bool  # False for in-place layers and views: they add no activation memory
+    receptive_field: Pair | None
+    jump: Pair | None
+    block: str | None = None
+    role: str = "main"
+    item: tuple[int, ...] = ()
+
+    @property
+    def frozen_params(self) -> int:
+        return self.params - self.trainable_params
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 x MACs (a multiply and an add)."""
+        return 2 * self.macs
+
+
+@dataclass
+class TrainingMemory:
+    """A float32 training-memory estimate for one batch (bytes)."""
+
+    batch_size: int
+    optimizer: str
+    weights: int  # parameters and buffers (batch-norm running statistics)
+    gradients: int  # one per trainable parameter
+    optimizer_state: int  # momentum / Adam's two moments
+    activations: int  # the input and every layer output autograd keeps for the backward pass
+    device_bytes: int | None = None
+    device_label: str = ""
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer_state + self.activations
+
+    @property
+    def fits(self) -> bool | None:
+        """False when the estimate passes 90% of the device's memory (None if unknown)."""
+        return None if not self.device_bytes else self.total <= 0.9 * self.device_bytes
+
+    def warning(self) -> str | None:
+        """A sentence when training would not fit, saying what to change."""
+        if self.fits is not False:
+            return None
+        where = self.device_label or "the device"
+        return (
+            f"Training at batch size {self.batch_size} needs about {gib(self.total)} but {where} has "
+            f"{gib(self.device_bytes or 0)}: lower the batch size (activations, {gib(self.activations)}, grow "
+            "with it), use a smaller input or a narrower model."
+        )
+
+
+def gib(n: int) -> str:
+    """Bytes for people: ``1.5 GiB``, ``340 MiB``, ``12 KiB``."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n} B"
+
+
+@dataclass
+class Summary:
+    """The table (``rows``) and totals for one model on one input."""
+
+    name: str
+    spec: dict
+    input_shape: tuple[int, int, int, int]  # (N, C, H, W)
+    rows: list[Row] = field(default_factory=list)
+    error: SpecError | None = None  # set (and rows stop) where the model breaks, with on_error="report"
+    blocks: dict[str, str] = field(default_factory=dict)  # residual block name -> "BasicBlock" / "Bottleneck"
+    buffers: int = 0  # batch-norm running statistics (values)
+
+    @property
+    def batch_size(self) -> int:
+        return self.input_shape[0]
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.rows[-1].output_shape if self.rows else self.input_shape
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(r.trainable_params for r in self.rows)
+
+    @property
+    def frozen_params(self) -> int:
+        return self.total_params - self.trainable_params
+
+    @property
+    def total_macs(self) -> int:
+        """Multiply-accumulates per image (FLOPs = 2 x MACs)."""
+        return sum(r.macs for r in self.rows)
+
+    @property
+    def total_flops(self) -> int:
+        return 2 * self.total_macs
+
+    @property
+    def activation_bytes(self) -> int:
+        """Input plus every layer output that takes new memory, for the whole batch."""
+        return prod(self.input_shape) * BYTES + sum(r.activation_bytes for r in self.rows if r.allocates)
+
+    @property
+    def receptive_field(self) -> Pair | None:
+        """The receptive field of the last feature map before any global/adaptive pooling (what the head sees)."""
+        return next(
+            (r.receptive_field for r in reversed(self.rows) if r.receptive_field and not r.kind.startswith("adaptive")),
+            None,
+        )
+
+    def torchinfo_mult_adds(self) -> int:
+        """torchinfo's "Total mult-adds" for this batch: conv (weights + bias) x output pixels, others their params."""
+        n, total = self.batch_size, 0
+        for r in self.rows:
+            if r.kind == "conv":
+                total += r.params * prod(r.output_shape[2:])
+            else:
+                total += r.params
+        return n * total
+
+    def memory(
+        self,
+        batch_size: int | None = None,
+        optimizer: str = "adam",
+        device_bytes: int | None = None,
+        device_label: str = "",
+    ) -> TrainingMemory:
+        """Training memory at ``batch_size`` (default: this summary's); activations scale with the batch."""
+        if optimizer not in OPTIMIZER_STATES:
+            raise ValueError(f"Unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZER_STATES)}.")
+        b = batch_size or self.batch_size
+        acts = self.activation_bytes * b // self.batch_size
+        trainable = self.trainable_params
+        return TrainingMemory(
+            b,
+            optimizer,
+            (self.total_params + self.buffers) * BYTES,
+            trainable * BYTES,
+            OPTIMIZER_STATES[optimizer] * trainable * BYTES,
+            acts,
+            device_bytes,
+            device_label,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON: totals and one object per row."""
+
+        def pair(p):
+            return list(p) if p else None
+
+        return {
+            "model": self.name,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "layers": [
+                {
+                    "name": r.name,
+                    "type": r.type,
+                    "output_shape": list(r.output_shape),
+                    "params": r.params,
+                    "macs": r.macs,
+                    "receptive_field": pair(r.receptive_field),
+                    "jump": pair(r.jump),
+                }
+                for r in self.rows
+            ],
+        }
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def _macs(st: Step) -> int:
+    if st.kind == "conv":
+        k = st.layer["kernel"]
+        kh, kw = (k, k) if isinstance(k, int) else k
+        c_out, oh, ow = st.out_shape
+        return c_out * oh * ow * (st.in_shape[0] // st.layer["groups"]) * kh * kw
+    if st.kind == "linear":
+        return st.in_shape[0] * st.out_shape[0]
+    return 0
+
+
+def _pair(v) -> Pair:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def _adaptive_window(n: int, m: int) -> tuple[int, int]:
+    """(largest window, step) of adaptive pooling from n to m: windows run floor(i*n/m) .. ceil((i+1)*n/m)."""
+    if n % m == 0:
+        return n // m, n // m
+    k = max(ceil((i + 1) * n / m) - floor(i * n / m) for i in range(m))
+    return k, max(1, n // m)
+
+
+def _grow(st: Step, rf: Pair | None, jump: Pair | None) -> tuple[Pair | None, Pair | None]:
+    """Receptive field and jump after ``st``: rf += (effective kernel - 1) x jump; jump *= stride."""
+    if rf is None or jump is None or st.kind in ("flatten", "linear"):
+        return None, None
+    k = s = d = (1, 1)
+    if st.kind == "conv":
+        k, s, d = _pair(st.layer["kernel"]), _pair(st.layer["stride"]), _pair(st.layer["dilation"])
+    elif st.kind in ("maxpool", "avgpool"):
+        k = _pair(st.layer["kernel"])
+        s = _pair(st.layer["stride"]) if st.layer["stride"] is not None else k
+        d = _pair(st.layer.get("dilation", 1))
+    elif st.kind in ("adaptive_avgpool", "adaptive_maxpool"):
+        wins = [_adaptive_window(n, m) for n, m in zip(st.in_shape[1:], st.out_shape[1:])]
+        k, s = (wins[0][0], wins[1][0]), (wins[0][1], wins[1][1])
+    elif st.kind == "pad_shortcut":
+        s = _pair(st.layer["stride"])
+    else:
+        return rf, jump
+    rf = (rf[0] + d[0] * (k[0] - 1) * jump[0], rf[1] + d[1] * (k[1] - 1) * jump[1])
+    return rf, (jump[0] * s[0], jump[1] * s[1])
+
+
+def _allocates(st: Step) -> bool:
+    if st.kind in ("flatten", "add"):  # a view; ``out += identity`` writes in place
+        return False
+    if st.kind == "activation":
+        return not (st.layer.get("inplace") and ACTIVATIONS[st.layer["fn"]][1])
+    return True
+
+
+def summarize(
+    spec_or_model_name: Any, input_shape=None, batch_size: int = 1, *, on_error: str = "raise", **spec_args
+) -> Summary:
+    """The per-layer table and totals of a preset name, spec dict or spec file, on a per-sample ``input_shape``.
+
+    ``input_shape`` is ``(C, H, W)`` (default: the model's own); presets adapt to it as ``model_spec``
+    does (LeNet's first Linear follows the image size). ``spec_args`` go to ``model_spec``
+    (num_classes, knobs). ``on_error="report"`` returns the rows up to a layer that cannot work
+    with the SpecError in ``.error`` instead of raising it.
+    """
+    from playground.models.zoo import model_spec  # the zoo imports the spec; import it late to keep layers apart
+
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise SpecError(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
+    if input_shape is not None:
+        c, h, w = (int(v) for v in input_shape)
+        spec_args = {"in_channels": c, "input_size": (h, w), **spec_args}
+    spec = model_spec(spec_or_model_name, **spec_args)
+    tr = trace(spec, raise_errors=on_error == "raise", normalized=True)
+    return summary_from_trace(tr, batch_size)
+
+
+def summary_from_trace(tr, batch_size: int = 1) -> Summary:
+    """Rows and totals from a ``spec.trace`` result (shared by ``summarize`` and the page)."""
+    n = batch_size
+    s = Summary(tr.spec["name"], tr.spec, (n, *tr.input_shape), error=tr.error, blocks=dict(tr.blocks))
+    state: tuple[Pair | None, Pair | None] = ((1, 1), (1, 1))
+    block, skip = None, state
+    rows, buffers = s.rows, 0
+    for st in tr.steps:
+        if st.block != block:  # a block starts: its skip path starts from the block's input
+            block, skip = st.block, state
+        if st.role == "skip":
+            skip = _grow(st, *skip)
+            rf, jump = skip
+        elif st.role == "add":
+            (m_rf, m_j), (s_rf, _) = state, skip
+            if m_rf and s_rf:
+                m_rf = (max(m_rf[0], s_rf[0]), max(m_rf[1], s_rf[1]))
+            state = (m_rf, m_j)
+            rf, jump = state
+        else:
+            state = _grow(st, *state)
+            rf, jump = state
+        if st.kind == "batchnorm":
+            buffers += 2 * st.in_shape[0]
+        out = (n, *st.out_shape)
+        rows.append(
+            Row(
+                st.name,
+                st.type,
+                st.kind,
+                st.layer,
+                (n, *st.in_shape),
+                out,
+                st.params,
+                st.params if st.trainable else 0,
+                _macs(st),
+                prod(out) * BYTES,
+                _allocates(st),
+                rf,
+                jump,
+                st.block,
+                st.role,
+                st.item,
+            )
+        )
+    s.buffers = buffers
+    return s
+
+
+def group_rows(summary: Summary, level: str = "layers") -> list[Row]:
+    """Rows at a coarser level: ``layers`` (every call), ``blocks`` (a residual block is one row) or ``top``
+    (one row per top-level layer or group). Figures add up; shape, receptive field and jump are the group's last."""
+    if level == "layers":
+        return list(summary.rows)
+    out: list[Row] = []
+    key_of = (lambda r: r.block or r.name) if level == "blocks" else (lambda r: r.name.split(".")[0])
+    for r in summary.rows:
+        key = key_of(r)
+        if out and out[-1].name == key and key != r.name:
+            g = out[-1]
+            g.params += r.params
+            g.trainable_params += r.trainable_params
+            g.macs += r.macs
+            g.activation_bytes += r.activation_bytes if r.allocates else 0
+            g.output_shape = r.output_shape
+            if r.role != "skip":
+                g.receptive_field, g.jump = r.receptive_field, r.jump
+            continue
+        if key == r.name:
+            out.append(Row(**{f: getattr(r, f) for f in Row.__slots__}))
+        else:
+            typ = summary.blocks.get(key, "Sequential")
+            out.append(
+                Row(
+                    key,
+                    typ,
+                    "group",
+                    {},
+                    r.input_shape,
+                    r.output_shape,
+                    r.params,
+                    r.trainable_params,
+                    r.macs,
+                    r.activation_bytes if r.allocates else 0,
+                    True,
+                    r.receptive_field,
+                    r.jump,
+                    r.block,
+                    "main",
+                    r.item[:1],
+                )
+            )
+    return out
+
+
+def available_memory() -> tuple[int | None, str]:
+    """(bytes, label) of the memory training would use here: the CUDA device's, else the machine's RAM."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(torch.cuda.current_device())
+            return int(props.total_memory), props.name
+    except Exception:  # no usable CUDA: fall back to RAM
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's RAM"
+    except (ValueError, OSError, AttributeError):
+        return None, "this machine"

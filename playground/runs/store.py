@@ -1,0 +1,469 @@
+"""The run store: one folder per training run, and the processes that fill them.
+
+A run folder (``<runs dir>/<run id>/``) holds:
+
+- ``config.json``: the ``TrainConfig`` as a dict, written once at creation;
+- ``status.json``: ``status`` (queued, running, completed, stopped, failed, diverged,
+  crashed), ``reason`` (a sentence), times, device and progress; rewritten atomically
+  (temporary file + ``os.replace``) so a reader never sees half of it;
+- ``events.jsonl``: the trainer's events, one JSON object per line, only ever appended
+  and flushed line by line -- a crash loses nothing already written;
+- ``process.json``: the pid of the process running it (and its start time, to tell a
+  reused pid apart);
+- ``log.txt``: the process's stdout and stderr (progress lines, tracebacks);
+- ``stop-requested``: an empty file written when someone asks the run to stop;
+- ``dataset.json``, ``weights.pt`` (the model's state_dict, replaced atomically after each
+  epoch) and ``evaluation.json`` (confusion matrix etc., once training ends).
+
+Processes. ``launch`` writes the folder and starts ``python -m playground train --run-dir
+DIR`` in a new session (``start_new_session``), so the run outlives the app and the
+browser tab, a crash or out-of-memory error takes down only that process, and ``stop``
+can signal its whole process group: SIGTERM first (the trainer finishes the current step,
+saves its weights and writes "stopped"), SIGKILL after a grace period.
+
+Crashes. A run whose status still says queued/running but whose process is gone is
+reported -- and recorded -- as "crashed"; its events and last weights stay as they were.
+The status is re-read after the death is observed, so a run that finished an instant
+earlier is never mislabelled.
+
+Queue: one run per device at a time (``$PLAYGROUND_RUNS_PER_DEVICE`` slots, default 1).
+There is no scheduler process to die: each run process queues itself. It marks itself
+"queued" with its device, then waits until it is the oldest live queued run for that
+device and can take an exclusive ``flock`` on one of the device's slot files in
+``<runs dir>/.locks/``. The kernel drops the lock when the process exits, however it
+exits, so a crashed run can never block the queue. Runs under ``torchrun`` skip the queue.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from playground.common.paths import PROJECT_ROOT as ROOT
+STATES = ("queued", "running", "completed", "stopped", "failed", "diverged", "crashed")
+ACTIVE = ("queued", "running")
+QUEUE_POLL_S = 0.5
+STOP_MARK = "stop-requested"  # an empty file: someone asked this run to stop
+
+
+def runs_dir(path: str | Path | None = None) -> Path:
+    """The run store: ``path``, else ``$PLAYGROUND_RUNS_DIR``, else ``<repo>/runs``."""
+    return Path(path or os.environ.get("PLAYGROUND_RUNS_DIR") or ROOT / "runs")
+
+
+def slots_per_device() -> int:
+    """How many runs may share one device (``$PLAYGROUND_RUNS_PER_DEVICE``, default 1)."""
+    try:
+        return max(1, int(os.environ.get("PLAYGROUND_RUNS_PER_DEVICE", "1")))
+    except ValueError:
+        return 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so readers see the old file or the new one, never a torn one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_finite(data), indent=1))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become None: the files stay valid JSON for any reader."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+class EventWriter:
+    """Appends events to ``events.jsonl``, one line each, flushed at once (a crash loses none)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, event: dict) -> None:
+        self._f.write(json.dumps(_finite(event), separators=(",", ":")) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
+    """Events appended since byte ``offset``: ``(events, new_offset)``.
+
+    Cheap enough to call every second: it reads only the new bytes, and stops at the last
+    complete line, so a line being written right now is picked up by the next call.
+    """
+    path = Path(run_dir) / "events.jsonl"
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    events = []
+    for line in chunk[:end + 1].splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue  # never a reason to stop showing the rest
+    return events, offset + end + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+_CHILDREN: dict[int, subprocess.Popen] = {}  # runs this process launched: reaped so they never linger as zombies
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def reap() -> None:
+    """Collect launched runs that have exited, so none lingers as a zombie in a long-lived app process."""
+    for pid, child in list(_CHILDREN.items()):
+        if child.poll() is not None:
+            _CHILDREN.pop(pid, None)
+
+
+def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
+    """Is ``pid`` a live (not zombie) process -- the same one that started at ``start_ticks``?"""
+    if not pid:
+        return False
+    child = _CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:
+        _CHILDREN.pop(pid, None)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in ("Z", "X"):
+            if child is not None:  # ours: reap it now so the pid is really gone
+                child.wait()
+                _CHILDREN.pop(pid, None)
+            return False
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): os.kill said it exists
+    return start_ticks is None or _start_ticks(pid) in (None, start_ticks)
+
+
+def _process(run: Path) -> dict:
+    return _read_json(run / "process.json", {}) or {}
+
+
+def _record_process(run: Path, pid: int) -> None:
+    write_json_atomic(run / "process.json", {"pid": pid, "start_ticks": _start_ticks(pid), "recorded": time.time()})
+
+
+def run_alive(run_dir: str | Path) -> bool:
+    """Is the process of this run still there?"""
+    proc = _process(Path(run_dir))
+    return pid_alive(proc.get("pid"), proc.get("start_ticks"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+
+
+@dataclass
+class RunInfo:
+    """One run as the list shows it."""
+
+    id: str
+    path: Path
+    status: str
+    reason: str
+    created: float
+    config: dict
+    progress: dict = field(default_factory=dict)  # epoch, epochs, step, total_steps, val_accuracy ...
+    final: dict = field(default_factory=dict)  # final metrics once it ended
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:24] or "run"
+
+
+def create_run(config, runs_root: str | Path | None = None) -> Path:
+    """Make a new run folder for ``config`` (a ``TrainConfig``), status "queued"; returns its path."""
+    config.validate()
+    root = runs_dir(runs_root)
+    root.mkdir(parents=True, exist_ok=True)
+    model = config.model if isinstance(config.model, str) and len(config.model) < 60 else "custom"
+    if isinstance(config.model, dict) or str(config.model).lstrip().startswith("{"):
+        from playground.training.models import describe_source, model_label
+
+        config = copy.copy(config)
+        config.model = describe_source(config.model)  # a "run" weights source: record what it was built from
+        model = model_label(config.model)
+    dataset = Path(config.dataset).stem if config.dataset not in ("images",) else "images"
+    while True:
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(Path(str(model)).stem)}-{_slug(dataset)}-{secrets.token_hex(2)}"
+        path = root / run_id
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    write_json_atomic(path / "config.json", config.to_dict())
+    write_json_atomic(path / "status.json", {"status": "queued", "reason": "", "created": time.time()})
+    (path / "events.jsonl").touch()
+    return path
+
+
+def set_status(run_dir: str | Path, status: str, reason: str | None = None, **extra: Any) -> dict:
+    """Update ``status.json`` (merging ``extra`` into it); returns the new contents."""
+    path = Path(run_dir) / "status.json"
+    data = _read_json(path, {}) or {}
+    data.update(extra)
+    data["status"] = status
+    if reason is not None:
+        data["reason"] = reason
+    data["updated"] = time.time()
+    if status not in ACTIVE and "ended" not in data:
+        data["ended"] = time.time()
+    write_json_atomic(path, data)
+    return data
+
+
+CRASH_REASON = ("The run's process (pid {pid}) ended without a word -- killed, out of memory, or the machine "
+                "restarted. Everything it recorded up to then is kept.")
+
+
+def read_status(run_dir: str | Path) -> dict:
+    """``status.json``, with a dead queued/running run recorded and returned as "crashed"."""
+    run = Path(run_dir)
+    data = _read_json(run / "status.json", {}) or {"status": "crashed", "reason": "status.json is missing."}
+    if data.get("status") not in ACTIVE:
+        return data
+    proc = _process(run)
+    if not proc:
+        if time.time() - float(data.get("created", 0)) < 60:
+            return data  # just created: its process is being started
+        return set_status(run, "crashed", "The run's process never started.")
+    if pid_alive(proc.get("pid"), proc.get("start_ticks")):
+        return data
+    again = _read_json(run / "status.json", {}) or {}
+    if again.get("status") not in ACTIVE:  # it finished between our two reads
+        return again
+    if (run / STOP_MARK).exists():  # asked to stop, and died before it could write so (e.g. while starting)
+        return set_status(run, "stopped", "Stopped on request before it started training.")
+    return set_status(run, "crashed", CRASH_REASON.format(pid=proc.get("pid")))
+
+
+def run_info(run_dir: str | Path) -> RunInfo:
+    """Everything the runs list shows about one run."""
+    run = Path(run_dir)
+    st = read_status(run)
+    keys = ("epoch", "epochs", "step", "total_steps", "val_accuracy", "train_loss", "val_loss", "images_per_second",
+            "device", "started", "ended", "time")
+    return RunInfo(run.name, run, st.get("status", "crashed"), st.get("reason", ""), float(st.get("created", 0)),
+                   _read_json(run / "config.json", {}) or {}, {k: st[k] for k in keys if k in st}, st.get("final", {}))
+
+
+def list_runs(runs_root: str | Path | None = None) -> list[RunInfo]:
+    """All runs in the store, newest first (dead active runs show as crashed)."""
+    reap()
+    root = runs_dir(runs_root)
+    if not root.is_dir():
+        return []
+    runs = [run_info(p) for p in root.iterdir() if p.is_dir() and (p / "config.json").exists()]
+    return sorted(runs, key=lambda r: (r.created, r.id), reverse=True)
+
+
+def delete_run(run_dir: str | Path, runs_root: str | Path | None = None) -> None:
+    """Delete a finished run's folder. Refuses a run that is still active and anything not a run folder."""
+    run, root = Path(run_dir).resolve(), runs_dir(runs_root).resolve()
+    if run.parent != root or not (run / "config.json").exists():
+        raise ValueError(f"{run_dir} is not a run folder of {root}; nothing was deleted.")
+    if read_status(run).get("status") in ACTIVE:
+        raise ValueError(f"Run {run.name} is still {read_status(run)['status']}: stop it before deleting it.")
+    shutil.rmtree(run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Launching and stopping
+
+
+def launch(config, runs_root: str | Path | None = None, *, env: dict | None = None) -> Path:
+    """Create a run and start its own process (``python -m playground train --run-dir DIR``); returns the folder.
+
+    The process runs in a new session, so it survives the app and the browser; it queues
+    itself behind other runs on the same device.
+    """
+    run = create_run(config, runs_root)
+    child_env = {**os.environ, **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), child_env.get("PYTHONPATH", "")) if p)
+    child_env["PLAYGROUND_RUNS_DIR"] = str(run.parent)
+    with open(run / "log.txt", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "playground", "train", "--run-dir", str(run)],
+                                cwd=str(ROOT), env=child_env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    _CHILDREN[proc.pid] = proc
+    _record_process(run, proc.pid)
+    return run
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)  # the run and anything it started (torchrun workers, loader workers)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def request_stop(run_dir: str | Path) -> bool:
+    """Ask a run to stop (SIGTERM) without waiting; True if a live process was signalled.
+
+    For a page that must not block: it keeps polling the status, which turns "stopped" within a
+    step or two; ``stop`` is the blocking version that also kills after a grace period.
+    """
+    proc = _process(Path(run_dir))
+    if read_status(run_dir).get("status") in ACTIVE and pid_alive(proc.get("pid"), proc.get("start_ticks")):
+        (Path(run_dir) / STOP_MARK).touch()  # so a process killed before it could answer counts as stopped
+        _signal(proc["pid"], signal.SIGTERM)
+        return True
+    return False
+
+
+def stop(run_dir: str | Path, grace: float = 10.0) -> str:
+    """Stop a run for real; returns its final status.
+
+    SIGTERM asks it to stop after the current step (it saves its weights and writes "stopped");
+    after ``grace`` seconds it is killed and recorded as stopped. Metrics already written stay.
+    """
+    run = Path(run_dir)
+    st = read_status(run)
+    if st.get("status") not in ACTIVE:
+        return st.get("status", "crashed")
+    proc = _process(run)
+    pid, ticks = proc.get("pid"), proc.get("start_ticks")
+    if pid and pid_alive(pid, ticks):
+        (run / STOP_MARK).touch()
+        _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while pid_alive(pid, ticks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid_alive(pid, ticks):
+            _signal(pid, signal.SIGKILL)
+            while pid_alive(pid, ticks):
+                time.sleep(0.05)
+            return set_status(run, "stopped", f"Stopped on request; it did not stop within {grace:g} s, so it was "
+                                              "killed. Metrics up to then are kept.")["status"]
+    st = _read_json(run / "status.json", {}) or {}
+    if st.get("status") in ACTIVE:
+        st = set_status(run, "stopped", "Stopped on request before it started training.")
+    return st["status"]
+
+
+def wait(run_dir: str | Path, timeout: float | None = None, poll: float = 0.2) -> str:
+    """Block until the run is no longer queued/running (or ``timeout``); returns its status."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        status = read_status(run_dir).get("status")
+        if status not in ACTIVE or (deadline is not None and time.monotonic() > deadline):
+            return status
+        time.sleep(poll)
+
+
+# ---------------------------------------------------------------------------------------------
+# The queue (used by the run process itself; see the module docstring)
+
+
+class DeviceSlot:
+    """Holds one of a device's slot locks until released or the process exits."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _try_slots(root: Path, device_key: str):
+    locks = root / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    for i in range(slots_per_device()):
+        handle = open(locks / f"{device_key}-{i}.lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return DeviceSlot(handle)
+        except BlockingIOError:
+            handle.close()
+    return None
+
+
+def acquire_slot(run: Path, device_key: str, should_stop: Callable[[], bool]) -> DeviceSlot | None:
+    """Wait in the queue for a slot on ``device_key``; None if asked to stop while waiting."""
+    root = run.parent
+    announced = None
+    while True:
+        if should_stop():
+            return None
+        mine = (float(read_status(run).get("created", 0)), run.name)
+        # Earlier queued runs whose device is not known yet (their process is still starting) count as
+        # ahead too: first come, first served, however fast each process starts.
+        ahead = [r for r in list_runs(root) if r.status == "queued" and r.id != run.name and (r.created, r.id) < mine
+                 and _read_json(r.path / "status.json", {}).get("device", device_key) == device_key]
+        if len(ahead) < slots_per_device():
+            slot = _try_slots(root, device_key)
+            if slot is not None:
+                return slot
+        busy = [r.id for r in list_runs(root) if r.status == "running" and r.progress.get("device") == device_key]
+        note = (f"Waiting for {busy[0] if busy else 'an earlier run'} to finish: one run per device at a time "
+                f"({len(ahead)} queued ahead of this one).")
+        if note != announced:
+            set_status(run, "queued", note, device=device_key)
+            announced = note
+        time.sleep(QUEUE_POLL_S)

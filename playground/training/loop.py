@@ -1,0 +1,473 @@
+"""The training loop: one config object in, metric events out.
+
+``train(config, ...)`` trains a model on an ``ImageDataset`` and reports through
+an ``emit(event_dict)`` callback -- it never prints and never touches streamlit;
+``playground.runs`` turns the events into a run folder and the CLI into lines.
+
+Fast on whatever device is there (design principle 9): the device is chosen once
+(``pick_device``) and passed in; the whole dataset is moved to it once as uint8;
+a batch is one index into that tensor, augmented in one call when a batch
+augmenter is given (per sample on the CPU otherwise), converted to float,
+normalised and laid out channels_last; on CUDA the forward pass runs under bf16
+autocast. No per-step host sync: losses accumulate on the device and are read
+every ``log_every`` steps.
+
+Event types (every event has ``type`` and ``time``, seconds since the run began):
+``start`` (sizes, device, ``params`` and ``trainable_params``, ``input_shape`` the model receives,
+``param_groups`` with their peak learning rates, steps, classes), ``step`` (``step``, ``epoch``,
+``loss`` averaged since the previous step event, ``lr`` of the first group: the head's for a
+transfer model), ``epoch`` (``epoch``,
+``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``, ``lr``,
+``images_per_second``, ``epoch_seconds``) and ``end`` (``status``, ``reason``).
+
+Under ``torchrun`` the same loop runs data-parallel (``distributed.py``): every
+rank draws the same global batch and takes its own shard of it, and the loss is
+scaled so the averaged gradient equals the one-process gradient of the global batch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from playground.common.device import pick_device
+from playground.data.datasets import ImageDataset, load_dataset
+from playground.training import distributed as dist_util
+from playground.training.distributed import DistContext
+from playground.training.inputs import (
+    Inputs,
+    Pipeline,
+    first_conv_channels,
+    make_inputs,
+    model_input_shape,
+    resolve_pipeline,
+)
+from playground.training.models import resolve_model
+from playground.training.parts import (
+    SCHEDULES,
+    divergence_reason,
+    lr_factor,
+    make_optimizer,
+    save_checkpoint,
+)
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+DEFAULT_MAX_EPOCHS = 100
+Emit = Callable[[dict], None]
+
+
+def max_epochs() -> int:
+    """The server's cap on epochs per run (``$PLAYGROUND_MAX_EPOCHS``, default 100)."""
+    try:
+        return max(1, int(os.environ.get("PLAYGROUND_MAX_EPOCHS", DEFAULT_MAX_EPOCHS)))
+    except ValueError:
+        return DEFAULT_MAX_EPOCHS
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; every field has a default, so it round-trips through URLs and JSON.
+
+    The defaults are the tuned preset: the article's SimpleCNN on ``shapes`` reaches 90%
+    validation accuracy within a minute on a 2-core CPU (bench/bench_train.py measures it).
+    """
+
+    model: Any = "simplecnn"  # a zoo preset, a model spec (dict, JSON, file) or a transfer dict (train_models)
+    dataset: str = "shapes"  # a name in playground.data.datasets.DATASETS, or a folder/zip of class folders
+    dataset_size: int = 0  # samples to generate (shapes) or a cap on training images; 0 = the dataset's default
+    image_size: int = 0  # resize images to this square side; 0 = the dataset's own size
+    data_path: str = ""  # folder or zip for the "images" dataset
+    val_fraction: float = 0.2  # for datasets without an official test split
+    data_seed: int = 0  # generation and split; separate from ``seed`` so runs on the same data can differ
+    augment: Any = "none"  # training pipeline: a pipeline name, spec dict or path
+    val_augment: Any = "none"  # validation pipeline
+    optimizer: str = "sgd"
+    lr: float = 0.4
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"
+    label_smoothing: float = 0.1
+    batch_size: int = 128
+    epochs: int = 5
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = True
+    amp: bool = True  # bf16 autocast on CUDA (ignored elsewhere)
+    normalize: bool = True  # standardise inputs with the training set's per-channel mean/std
+    log_every: int = 0  # steps between step events; 0 picks about 400 events per run
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a dict, ignoring unknown keys (configs from older versions still load)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def validate(self) -> None:
+        """Raise ValueError with a sentence for the first bad field (checked before anything runs)."""
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}. Choose one of: {', '.join(OPTIMIZERS)}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {self.schedule!r}. Choose one of: {', '.join(SCHEDULES)}.")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and 0 < self.lr <= 1e6):
+            raise ValueError(f"The learning rate must be a positive number, not {self.lr}.")
+        if not 1 <= self.epochs <= max_epochs():
+            raise ValueError(f"Epochs must be between 1 and {max_epochs()} on this server, not {self.epochs}.")
+        if not 1 <= self.batch_size <= 8192:
+            raise ValueError(f"The batch size must be between 1 and 8192, not {self.batch_size}.")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"Momentum must be in [0, 1), not {self.momentum}.")
+        if not 0 <= self.weight_decay <= 1:
+            raise ValueError(f"Weight decay must be between 0 and 1, not {self.weight_decay}.")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"Label smoothing must be in [0, 1), not {self.label_smoothing}.")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"The validation fraction must be between 0 and 1, not {self.val_fraction}.")
+        if self.dataset_size < 0 or self.image_size < 0:
+            raise ValueError("The dataset size and image size must be 0 (the default) or positive.")
+
+
+def load_data(config: TrainConfig) -> ImageDataset:
+    """The dataset a config asks for (seeded by ``data_seed``)."""
+    return load_dataset(
+        config.dataset,
+        size=config.dataset_size or None,
+        image_size=config.image_size or None,
+        val_fraction=config.val_fraction,
+        seed=config.data_seed,
+        path=config.data_path or None,
+    )
+
+
+@dataclass
+class TrainResult:
+    """How a run ended and what it learned."""
+
+    status: str  # "completed" | "stopped" | "diverged"
+    reason: str  # a sentence for people ("" when completed)
+    epochs: int  # epochs completed
+    history: list[dict] = field(default_factory=list)  # the epoch events
+    images_per_second: float = 0.0
+    seconds: float = 0.0
+    model: nn.Module | None = None
+    val_inputs: Inputs | None = None  # what the model expects at validation: for evaluating it afterwards
+
+    def final(self, key: str) -> float | None:
+        return self.history[-1][key] if self.history else None
+
+
+def _autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on CUDA; a no-op context elsewhere (CPU bf16 is slower on most CPUs)."""
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=enabled and device.type == "cuda")
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs: Inputs,
+    *,
+    batch_size: int = 1024,
+    amp: bool = True,
+    dist: DistContext | None = None,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on uint8 ``x`` / labels ``y`` (already on the device).
+
+    Under data parallelism each rank scores its shard and the sums are added up.
+    """
+    dist = dist or DistContext()
+    model.eval()
+    device = x.device
+    idx = torch.arange(dist.rank, len(y), dist.world_size, device=device)
+    stats = torch.zeros(
+        3, dtype=torch.float32 if device.type == "mps" else torch.float64, device=device
+    )  # loss, correct, n
+    for i in range(0, len(idx), batch_size):
+        sel = idx[i : i + batch_size]
+        with _autocast(device, amp):
+            logits = model(inputs(x[sel]))
+        stats[0] += F.cross_entropy(logits.float(), y[sel], reduction="sum")
+        stats[1] += (logits.argmax(1) == y[sel]).sum()
+        stats[2] += len(sel)
+    dist_util.all_sum(stats, dist)
+    n = max(float(stats[2]), 1.0)
+    return float(stats[0]) / n, float(stats[1]) / n
+
+
+def _build_model(config: TrainConfig, model, num_classes: int, shape: tuple[int, int, int]) -> nn.Module:
+    if model is None:
+        return resolve_model(config.model, num_classes=num_classes, in_channels=shape[0], input_size=shape[1:])
+    return model if isinstance(model, nn.Module) else model()
+
+
+@dataclass
+class RunSetup:
+    """The model and what feeds it, before the first step (``prepare``)."""
+
+    net: nn.Module
+    train_inputs: Inputs
+    val_inputs: Inputs
+    mix: Callable | None  # MixUp/CutMix: (images, labels) -> (images, soft labels)
+    input_shape: tuple[int, int, int]  # (C, H, W) the model receives
+
+
+def prepare(
+    config: TrainConfig,
+    data: ImageDataset,
+    device: torch.device,
+    model=None,
+    *,
+    train_transform: Callable | None = None,
+    train_batch: Callable | None = None,
+    val_transform: Callable | None = None,
+    val_batch: Callable | None = None,
+) -> RunSetup:
+    """Resolve the pipelines, build the model for the shape they produce, and the two ``Inputs``.
+
+    Explicit transforms (``train_transform``/``train_batch`` ...) replace the config's pipelines.
+    The model is built after ``torch.manual_seed(config.seed)``: the same seed, the same weights.
+    """
+    image_shape = (data.in_channels, *data.image_size)
+    if train_transform is not None or train_batch is not None:
+        train_pipe = Pipeline(per_sample=train_transform, batch=train_batch)
+    else:
+        train_pipe = resolve_pipeline(config.augment, device, num_classes=data.num_classes, image_shape=image_shape)
+    if val_transform is not None or val_batch is not None:
+        val_pipe = Pipeline(per_sample=val_transform, batch=val_batch)
+    else:
+        val_pipe = resolve_pipeline(config.val_augment, device, image_shape=image_shape)
+    shape = model_input_shape(train_pipe, val_pipe, image_shape, device)
+    torch.manual_seed(config.seed)  # same initial weights on every rank and in every rerun
+    net = _build_model(config, model, data.num_classes, shape)
+    channels = first_conv_channels(net, shape[0])
+    mean, std = data.channel_stats()
+    common = dict(
+        normalize=config.normalize, channels_last=config.channels_last, model_channels=channels, data_channels=shape[0]
+    )
+    return RunSetup(
+        net,
+        make_inputs(train_pipe, mean, std, device, **common),
+        make_inputs(val_pipe, mean, std, device, **common),
+        train_pipe.mix,
+        shape,
+    )
+
+
+def train(
+    config: TrainConfig,
+    *,
+    data: ImageDataset | None = None,
+    model: nn.Module | Callable[[], nn.Module] | None = None,
+    device: torch.device | None = None,
+    emit: Emit | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    checkpoint_path: str | Path | None = None,
+    train_transform: Callable | None = None,
+    train_batch: Callable | None = None,
+    val_transform: Callable | None = None,
+    val_batch: Callable | None = None,
+    dist: DistContext | None = None,
+) -> TrainResult:
+    """Train and validate; report through ``emit``; return how it ended.
+
+    ``data``/``model`` default to what the config names (``model`` may be a module or a zero-argument
+    factory). ``device`` defaults to ``pick_device(config.device)``. ``should_stop`` is polled every
+    step (at every step event under data parallelism) and ends the run as "stopped". The model's
+    ``state_dict`` is written atomically to ``checkpoint_path`` after every epoch and when the run ends.
+    Augmentation: ``train_batch``/``val_batch`` (uint8 batch on the device -> batch) or
+    ``train_transform``/``val_transform`` (one uint8 ``(C, H, W)`` CPU image -> tensor); when none
+    is given the config's pipelines are resolved (``prepare``). MixUp/CutMix in the training
+    pipeline train on soft labels. A model with ``param_groups`` (transfer learning) gets one
+    learning rate per group; frozen parameters never reach the optimizer. A NaN/infinite loss ends
+    the run as "diverged".
+    """
+    config.validate()
+    t0 = time.perf_counter()
+    emit = emit or (lambda event: None)
+    should_stop = should_stop or (lambda: False)
+    dist = dist or DistContext()
+    device = dist_util.setup(dist, device or pick_device(config.device))
+    emit_main = emit if dist.is_main else (lambda event: None)
+    data = data or load_data(config)
+    setup = prepare(
+        config,
+        data,
+        device,
+        model,
+        train_transform=train_transform,
+        train_batch=train_batch,
+        val_transform=val_transform,
+        val_batch=val_batch,
+    )
+    net = setup.net.to(device)
+    if config.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    n_params = sum(p.numel() for p in net.parameters())
+    n_trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    if hasattr(net, "param_groups"):  # transfer learning: the head at lr, the backbone at lr x scale
+        groups = net.param_groups(config.lr, getattr(net, "backbone_lr_scale", 1.0))
+    else:
+        groups = [{"params": [p for p in net.parameters() if p.requires_grad], "lr": config.lr, "name": "all"}]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError(
+            "Every parameter of this model is frozen, so there is nothing to train: unfreeze a stage or give it a head."
+        )
+    net = dist_util.wrap(net, dist, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    train_inputs, val_inputs, mix = setup.train_inputs, setup.val_inputs, setup.mix
+    train_x, train_y = data.train_x.to(device), data.train_y.to(device)  # resident on the device, uint8
+    val_x, val_y = data.val_x.to(device), data.val_y.to(device)
+
+    n, bs, world = len(train_y), config.batch_size, dist.world_size
+    steps_per_epoch = math.ceil(n / bs)
+    if n % bs and n % bs < max(2, world) and steps_per_epoch > 1:
+        steps_per_epoch -= 1  # a final batch of 1 breaks BatchNorm (and leaves ranks without a shard)
+    total = steps_per_epoch * config.epochs
+    log_every = config.log_every or max(1, total // 400)
+    group_info = [
+        {"name": g.get("name", f"group{i}"), "lr": g["lr"], "params": sum(p.numel() for p in g["params"])}
+        for i, g in enumerate(groups)
+    ]  # peak rates, before the schedule scales them
+    opt = make_optimizer(config, groups)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(config.schedule, s, total))  # every group
+    emit_main(
+        {
+            "type": "start",
+            "time": round(time.perf_counter() - t0, 3),
+            "wall": time.time(),
+            "device": str(device),
+            "params": n_params,
+            "trainable_params": n_trainable,
+            "input_shape": list(setup.input_shape),
+            "param_groups": group_info,
+            "train_size": n,
+            "val_size": len(val_y),
+            "classes": data.class_names,
+            "steps_per_epoch": steps_per_epoch,
+            "total_steps": total,
+            "epochs": config.epochs,
+            "batch_size": bs,
+            "world_size": world,
+            "dataset": data.describe(),
+        }
+    )
+
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    result = TrainResult("completed", "", 0)
+    gen = torch.Generator().manual_seed(config.seed)
+    step, stop_requested = 0, False
+    seen_total, seconds_total = 0.0, 0.0  # for the run's mean throughput
+
+    def finish(status: str, reason: str) -> TrainResult:
+        result.status, result.reason = status, reason
+        result.seconds = time.perf_counter() - t0
+        result.model = dist_util.unwrap(net).eval()
+        result.val_inputs = val_inputs
+        if checkpoint_path and dist.is_main and status != "diverged":
+            save_checkpoint(result.model.state_dict(), checkpoint_path)
+        emit_main({"type": "end", "time": round(result.seconds, 3), "status": status, "reason": reason})
+        return result
+
+    for epoch in range(1, config.epochs + 1):
+        net.train()
+        perm = torch.randperm(n, generator=gen).to(device)
+        epoch_stats = torch.zeros(3, dtype=acc_dtype, device=device)  # loss sum, correct, count
+        window = torch.zeros(2, dtype=acc_dtype, device=device)  # loss sum, count since the last step event
+        t_epoch = time.perf_counter()
+        for b in range(steps_per_epoch):
+            idx = perm[b * bs : (b + 1) * bs]  # the global batch: the same on every rank
+            shard = idx[dist.rank :: world]  # (B / world,) this rank's share
+            xb, yb = train_inputs(train_x[shard]), train_y[shard]
+            target = yb
+            if mix is not None:  # MixUp/CutMix: mixed images, soft labels (b, classes)
+                xb, target = mix(xb, yb)
+                yb = target.argmax(1)  # the dominant label, for the running accuracy
+            with _autocast(device, config.amp):
+                logits = net(xb)  # (b, classes)
+            loss_sum = F.cross_entropy(logits.float(), target, reduction="sum", label_smoothing=config.label_smoothing)
+            # DDP averages gradients over ranks, so scale by world/global-batch: the mean gradient equals
+            # the one-process gradient of the whole global batch, whatever the shard sizes.
+            opt.zero_grad(set_to_none=True)
+            (loss_sum * (world / len(idx))).backward()
+            lr_now = opt.param_groups[0]["lr"]  # the rate this step used (the scheduler moves it on below)
+            opt.step()
+            sched.step()
+            step += 1
+            with torch.no_grad():
+                epoch_stats[0] += loss_sum.detach()
+                epoch_stats[1] += (logits.argmax(1) == yb).sum()
+                epoch_stats[2] += len(shard)
+                window[0] += loss_sum.detach()
+                window[1] += len(shard)
+            if not dist.active:
+                stop_requested = stop_requested or should_stop()
+            if step % log_every == 0 or b == steps_per_epoch - 1:
+                flags = torch.tensor([window[0].item(), window[1].item(), float(should_stop())], dtype=torch.float64)
+                flags = dist_util.all_sum(flags.to(device) if device.type == "cuda" else flags, dist).cpu()
+                loss = float(flags[0] / max(float(flags[1]), 1.0))
+                window.zero_()
+                if not math.isfinite(loss):
+                    return finish("diverged", divergence_reason(loss, step, lr_now))
+                emit_main(
+                    {
+                        "type": "step",
+                        "time": round(time.perf_counter() - t0, 3),
+                        "step": step,
+                        "epoch": round(epoch - 1 + (b + 1) / steps_per_epoch, 4),
+                        "loss": loss,
+                        "lr": lr_now,
+                    }
+                )
+                stop_requested = stop_requested or bool(flags[2] > 0)
+            if stop_requested:
+                return finish(
+                    "stopped",
+                    f"Stopped on request during epoch {epoch} after {step} steps "
+                    f"({epoch - 1} full epoch{'s' if epoch != 2 else ''} done).",
+                )
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # kernels run ahead of Python: wait before reading the clock
+        train_seconds = time.perf_counter() - t_epoch
+        dist_util.all_sum(epoch_stats, dist)
+        train_loss = float(epoch_stats[0] / epoch_stats[2])
+        if not math.isfinite(train_loss):
+            return finish("diverged", divergence_reason(train_loss, step, lr_now))
+        val_loss, val_acc = evaluate_loss(net, val_x, val_y, val_inputs, amp=config.amp, dist=dist)
+        ips = float(epoch_stats[2]) / max(train_seconds, 1e-9)
+        event = {
+            "type": "epoch",
+            "time": round(time.perf_counter() - t0, 3),
+            "epoch": epoch,
+            "step": step,
+            "train_loss": train_loss,
+            "train_accuracy": float(epoch_stats[1] / epoch_stats[2]),
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "lr": lr_now,
+            "images_per_second": round(ips, 1),
+            "epoch_seconds": round(train_seconds, 3),
+        }
+        result.history.append(event)
+        result.epochs = epoch
+        seen_total, seconds_total = seen_total + float(epoch_stats[2]), seconds_total + train_seconds
+        result.images_per_second = seen_total / max(seconds_total, 1e-9)
+        emit_main(event)
+        if checkpoint_path and dist.is_main:
+            save_checkpoint(dist_util.unwrap(net).state_dict(), checkpoint_path)
+        if not math.isfinite(val_loss):
+            return finish("diverged", divergence_reason(val_loss, step, lr_now))
+    return finish("completed", "")

@@ -1,0 +1,45 @@
+"""The sliding-window figure: frames, taps and numbers all come from PyTorch's own result."""
+
+import json
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from playground.models.arithmetic import ConvSpec, PoolSpec
+from playground.viz.conv import sliding_window, window_values
+
+
+def test_window_numbers_are_pytorchs_output():
+    spec = ConvSpec(1, 3, 2, 1, (1, 2))
+    padded, mask, kernel, out = window_values(spec, (5, 7), seed=4)
+    assert padded.shape == (7, 9) and mask.sum() == 7 * 9 - 5 * 7
+    x = torch.tensor(padded[1:-1, 1:-1]).reshape(1, 1, 5, 7)
+    ref = F.conv2d(x, torch.tensor(kernel).reshape(1, 1, 3, 3), stride=2, padding=1, dilation=(1, 2))
+    assert np.allclose(out, ref[0, 0].numpy())
+
+
+def test_one_frame_per_output_position_with_dilated_taps():
+    spec = ConvSpec(1, 3, 1, 0, 2)  # dilation 2: taps two cells apart
+    fig = sliding_window(spec, (7, 6))
+    assert len(fig.frames) == 3 * 2  # output 3x2
+    taps = [s for s in fig.frames[0].layout.shapes if s.fillcolor and "255,111,60" in s.fillcolor]
+    centres = sorted((s.y0 + 0.5, s.x0 + 0.5) for s in taps)
+    assert centres == [(y, x) for y in (0, 2, 4) for x in (0, 2, 4)]
+    assert len(fig.layout.sliders[0].steps) == 6
+    assert fig.frames[-1].layout.title.text.startswith("output[2, 1]")
+
+
+def test_pooling_view_marks_padding_as_minus_infinity_and_handles_ceil_mode():
+    spec = PoolSpec("max", 3, 2, 1, ceil_mode=True)
+    padded, mask, kernel, out = window_values(spec, (6, 5))
+    assert kernel is None and np.isneginf(padded[mask]).all()
+    fig = sliding_window(spec, (6, 5))
+    assert len(fig.frames) == out.size
+    json.loads(fig.to_json())  # serialisable for st.plotly_chart (no inf leaks into JSON errors)
+
+
+def test_large_inputs_are_sampled_not_dropped():
+    fig = sliding_window(ConvSpec(1, 3, 1, 1), (40, 40), max_frames=100)
+    assert len(fig.frames) == 100
+    assert fig.frames[-1].name != fig.frames[0].name

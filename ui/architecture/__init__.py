@@ -1,0 +1,1 @@
+"""The Architecture Lab's widgets (``editor``) and views (``views``)."""

@@ -1,0 +1,282 @@
+"""The Architecture Lab's results: the layer table with its totals, the training-memory estimate,
+the plots and the exports. Pure rendering over ``playground``."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from playground.labs.architecture import (
+    DIAGRAM_DETAIL,
+    OPTIMIZERS,
+    TABLE_LEVELS,
+    ArchConfig,
+    check_against_pytorch,
+    config_query,
+)
+from playground.models.codegen import pytorch_source
+from playground.models.spec import trace
+from playground.models.summary import Summary, available_memory, gib, group_rows, summary_from_trace
+from playground.models.vocab import dumps
+from playground.viz import architecture as vz
+from ui import state
+from ui.architecture import editor as arch_editor
+
+NS = arch_editor.NS
+
+
+def shape_text(shape) -> str:
+    """``[32, 64, 112, 112]``, as PyTorch prints ``tensor.shape`` in the article."""
+    return "[" + ", ".join(str(int(v)) for v in shape) + "]"
+
+
+def _pair(p) -> str:
+    if p is None:
+        return "whole input"
+    return str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"
+
+
+def summarize_spec(spec: dict, batch_size: int) -> Summary:
+    """The table for ``spec``; a spec that breaks gives the rows up to the break and ``.error``."""
+    return summary_from_trace(trace(spec, raise_errors=False, normalized=True), batch_size)
+
+
+def totals(s: Summary) -> None:
+    """The figures under the table."""
+    top, bottom = st.columns(2), st.columns(2)
+    top[0].metric("Output shape", shape_text(s.output_shape), help="With the batch: [N, classes] for a classifier")
+    top[1].metric("Parameters", f"{s.total_params:,}", help="Weights and biases; batch-norm statistics are buffers")
+    bottom[0].metric(
+        "MACs per image",
+        f"{s.total_macs / 1e9:,.3f} G" if s.total_macs >= 1e7 else f"{s.total_macs:,}",
+        help="Multiply-accumulates of the convs and linear layers (torchvision's _ops counts the same)",
+    )
+    bottom[1].metric(
+        "Receptive field",
+        f"{_pair(s.receptive_field)} px" if s.receptive_field else "n/a",
+        help="The input patch one value of the last feature map (before global pooling) sees",
+    )
+    st.caption(
+        f"Trainable **{s.trainable_params:,}** · frozen **{s.frozen_params:,}** · FLOPs = 2 x MACs = "
+        f"**{s.total_flops / 1e9:,.3f} GFLOPs** per image · activations for a batch of {s.batch_size}: "
+        f"**{gib(s.activation_bytes)}**"
+    )
+
+
+def broken(s: Summary) -> None:
+    """Where the model breaks, in a sentence with the fix, and a button to edit that layer."""
+    if s.error is None:
+        return
+    path = ".".join(map(str, s.error.item or ()))
+    c = st.columns([5, 1], vertical_alignment="center")
+    c[0].error(
+        f"**The model breaks here.** {s.error} The table stops at the last layer that works.", icon=":material/error:"
+    )
+    if path:
+        c[1].button(
+            "Edit it",
+            key=f"{NS}_goto_error",
+            on_click=arch_editor.select,
+            args=(path,),
+            icon=":material/edit:",
+            width="stretch",
+        )
+
+
+def table(s: Summary, cfg: ArchConfig) -> None:
+    """Per layer: shape, parameters (trainable/frozen), MACs and FLOPs, activation memory, receptive field, jump."""
+    c = st.columns([3, 2], vertical_alignment="bottom")
+    c[0].markdown(f"**{s.name}** on input {shape_text(s.input_shape)}")
+    c[1].selectbox(
+        "Rows",
+        list(TABLE_LEVELS),
+        key=state.key(NS, "table"),
+        format_func=TABLE_LEVELS.get,
+        label_visibility="collapsed",
+    )
+    rows = group_rows(s, cfg.table)
+    frame = pd.DataFrame(
+        [
+            {
+                "Layer": r.name,
+                "Type": r.type,
+                "Output shape": shape_text(r.output_shape),
+                "Trainable": r.trainable_params,
+                "Frozen": r.frozen_params,
+                "MACs": r.macs,
+                "FLOPs (2×MACs)": r.flops,
+                "Activations": gib(r.activation_bytes) if r.allocates else "in place",
+                "RF": _pair(r.receptive_field) if r.receptive_field else "all",
+                "Jump": _pair(r.jump) if r.jump else "",
+            }
+            for r in rows
+        ]
+    )
+    cols = {  # header: (width in pixels, help)
+        "Layer": (140, "The module's name in PyTorch"),
+        "Type": (105, "The PyTorch class"),
+        "Output shape": (135, "With the batch"),
+        "Trainable": (88, "Parameters that training updates"),
+        "Frozen": (62, "Parameters kept fixed (transfer learning)"),
+        "MACs": (105, "Multiply-accumulates per image"),
+        "FLOPs (2×MACs)": (112, "FLOPs = 2 x MACs: a multiply and an add"),
+        "Activations": (88, "Memory of this layer's output for the whole batch (in place: none)"),
+        "RF": (58, "Receptive field: the input patch (pixels) one output value sees; 'all' after the flatten"),
+        "Jump": (46, "Input pixels between neighbouring outputs (the product of the strides so far)"),
+    }
+    numbers = {
+        c: (
+            st.column_config.NumberColumn(c, format="localized", width=w, help=h)
+            if c in ("Trainable", "Frozen", "MACs", "FLOPs (2×MACs)")
+            else st.column_config.Column(c, width=w, help=h)
+        )
+        for c, (w, h) in cols.items()
+    }
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(rows), 1), 460),
+        column_config=numbers,
+        key=f"{NS}_table_view",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _device() -> tuple[int | None, str]:
+    return available_memory()
+
+
+def memory(s: Summary) -> None:
+    """Training memory for the chosen batch size and optimizer, against this machine's device."""
+    c = st.columns(2)
+    c[0].number_input("Batch size", 1, 65536, key=state.key(NS, "batch_size"))
+    c[1].selectbox(
+        "Optimizer",
+        list(OPTIMIZERS),
+        key=state.key(NS, "optimizer"),
+        format_func=OPTIMIZERS.get,
+        help="Extra values it keeps per trainable weight: Adam 2, SGD with momentum 1, plain SGD none",
+    )
+    device_bytes, label = _device()
+    m = s.memory(optimizer=st.session_state[state.key(NS, "optimizer")], device_bytes=device_bytes, device_label=label)
+    parts = [
+        ("weights", m.weights),
+        ("gradients", m.gradients),
+        ("optimizer state", m.optimizer_state),
+        ("activations", m.activations),
+    ]
+    st.markdown(
+        f"**Training needs about {gib(m.total)}** (float32): "
+        + " + ".join(f"{name} {gib(v)}" for name, v in parts)
+        + (f", of {gib(device_bytes)} ({label})." if device_bytes else ".")
+    )
+    if device_bytes:
+        st.progress(min(1.0, m.total / device_bytes))
+    if m.warning():
+        st.warning(m.warning(), icon=":material/memory:")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _figures(spec_json: str, batch_size: int, detail: str):
+    s = summarize_spec(json.loads(spec_json), batch_size)
+    return vz.network_diagram(s, detail), vz.params_macs_chart(s), vz.receptive_field_chart(s)
+
+
+def plots(s: Summary, spec: dict) -> None:
+    """The diagram, parameters and MACs per layer, and receptive-field growth, in tabs."""
+    if not s.rows:
+        st.info("Add layers to see the diagram and the charts.")
+        return
+    diagram, bars, rf = _figures(json.dumps(spec), s.batch_size, st.session_state[state.key(NS, "diagram")])
+    t1, t2, t3 = st.tabs(["Network diagram", "Parameters & MACs", "Receptive field"])
+    with t1:
+        st.radio(
+            "Detail",
+            list(DIAGRAM_DETAIL),
+            key=state.key(NS, "diagram"),
+            format_func=DIAGRAM_DETAIL.get,
+            horizontal=True,
+        )
+        st.caption(
+            "Tensor shapes (per image) label the edges; orange arcs are skip connections, labelled with "
+            "what the shortcut does when the shape changes."
+        )
+        st.plotly_chart(diagram, width="stretch", key=f"{NS}_diagram_chart")
+    with t2:
+        st.caption("Early convs run on big feature maps (most MACs); late layers and classifiers hold most parameters.")
+        st.plotly_chart(bars, width="stretch", key=f"{NS}_bars_chart")
+    with t3:
+        st.caption(
+            "Each conv or pool adds (kernel − 1) x jump pixels to the receptive field; strides multiply the "
+            "jump. Two stacked 3x3 convs see 5x5, like one 5x5 conv."
+        )
+        st.plotly_chart(rf, width="stretch", key=f"{NS}_rf_chart")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "model"
+
+
+def share_link(cfg: ArchConfig) -> str:
+    """This page's address with the setup in the query string (what the address bar shows)."""
+    try:
+        base = str(st.context.url or "").split("?")[0]
+    except Exception:  # older servers or bare runs
+        base = ""
+    query = urlencode(config_query(cfg))
+    return f"{base}?{query}" if query else base
+
+
+def export(s: Summary, spec: dict, cfg: ArchConfig) -> None:
+    """PyTorch source and JSON downloads, JSON upload, a shareable link, a check against PyTorch."""
+    slug = _slug(spec["name"])
+    c = st.columns(3)
+    with c[0]:
+        st.markdown("**PyTorch source**")
+        if s.error is None:
+            source = pytorch_source(spec)
+            st.download_button(
+                "Download .py",
+                source,
+                file_name=f"{slug}.py",
+                mime="text/x-python",
+                key=f"{NS}_download_py",
+                icon=":material/code:",
+                width="stretch",
+            )
+        else:
+            source = None
+            st.caption("Fix the error above to export runnable code.")
+    with c[1]:
+        st.markdown("**JSON spec**")
+        st.download_button(
+            "Download .json",
+            dumps(spec) + "\n",
+            file_name=f"{slug}.json",
+            mime="application/json",
+            key=f"{NS}_download_json",
+            icon=":material/data_object:",
+            width="stretch",
+        )
+    with c[2]:
+        st.markdown("**Check**")
+        if st.button(
+            "Run it in PyTorch",
+            key=f"{NS}_check",
+            width="stretch",
+            disabled=s.error is not None,
+            help="Builds the model on the meta device and compares every shape and count with the table",
+        ):
+            ok, text = check_against_pytorch(spec)
+            (st.success if ok else st.error)(text)
+    arch_editor.upload_widget()
+    st.markdown("**Share this model**: the link holds the preset, knobs and your edits.")
+    st.code(share_link(cfg), language=None, wrap_lines=True)
+    if source:
+        with st.expander("Preview the PyTorch source"):
+            st.code(source, language="python")

@@ -1,0 +1,1 @@
+"""The Augmentation Studio's pipeline editor (``editor``) and views (``views``)."""

@@ -1,0 +1,1 @@
+"""The Convolution & Pooling Explorer's widgets (``editor``) and views (``views``)."""

@@ -1,0 +1,1 @@
+"""The Skip Connections & Gradients page's widgets and views."""

@@ -1,0 +1,1 @@
+"""The Inside a Trained Network page's widgets and views."""

@@ -1,0 +1,1 @@
+"""The Training page: the setup form, the live view, the runs list and a finished run's results."""

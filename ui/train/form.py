@@ -1,0 +1,317 @@
+"""The Training page's setup: data, model, pipelines and hyperparameters, then Launch.
+
+Every widget is keyed ``train_<TrainConfig field>`` (``ui.state``), so the setup is one
+``TrainConfig`` mirrored into the URL. Uploads (a zip of class folders, a model spec, a
+pipeline) are stored by content in ``<runs dir>/.uploads`` from the uploader's callback, which
+then points the config at the stored file -- a run process reads it from there.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import streamlit as st
+
+from playground.augment.pipelines import PIPELINES, load_pipeline
+from playground.common.device import DEVICE_CHOICES, pick_device
+from playground.data.datasets import DATASETS
+from playground.data.upload import save_upload
+from playground.labs.train import Overview, Preflight, clamp_config, overview, uploads_dir, widget_fields
+from playground.models.zoo import MODELS, model_spec, preset_info
+from playground.runs import store as runs
+from playground.training.loop import OPTIMIZERS, TrainConfig, max_epochs
+from playground.training.models import save_upload_file
+from playground.training.parts import SCHEDULES
+from playground.viz import train as vz
+from ui import state
+
+NS = "train"
+WIDGETS = widget_fields()
+FLASH = f"_{NS}_flash"
+OWN_SPLIT = {"cifar10", "mnist", "fashion-mnist"}  # official test sets: no validation fraction to choose
+
+
+def restore() -> TrainConfig:
+    """The page's config, primed into its widgets; a link's unusable values are dropped with a sentence."""
+    cfg = state.restore(TrainConfig, NS, WIDGETS)
+    if not st.session_state.get(f"_{NS}_checked"):
+        cfg, problems = clamp_config(cfg, uploads_dir())
+        for p in problems:
+            st.warning(p)
+        state.set_config(cfg, NS, WIDGETS)
+        st.session_state[f"_{NS}_checked"] = True
+    return state.read(cfg, NS, WIDGETS)
+
+
+def flash() -> None:
+    """Show (once) what a callback had to say."""
+    for level, text in st.session_state.pop(FLASH, []):
+        getattr(st, level)(text)
+
+
+def _say(level: str, text: str) -> None:
+    st.session_state.setdefault(FLASH, []).append((level, text))
+
+
+def _set_field(name: str, value) -> None:
+    """From a callback: change one config field and its widget."""
+    cfg = st.session_state.get(f"_{NS}_config") or TrainConfig()
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), name: value})
+    st.session_state[f"_{NS}_config"] = cfg
+    if name in WIDGETS:
+        st.session_state[state.key(NS, name)] = value
+
+
+# -- uploads (callbacks) ----------------------------------------------------------------------------
+
+
+def _on_zip() -> None:
+    up = st.session_state.get(f"{NS}_zip_upload")
+    if up is None:
+        return
+    try:
+        path = save_upload(up.getvalue(), uploads_dir(), up.name)
+    except ValueError as exc:
+        _say("error", str(exc))
+        return
+    _set_field("data_path", str(path))
+
+
+def _on_spec(field: str, upload_key: str) -> None:
+    up = st.session_state.get(upload_key)
+    if up is None:
+        return
+    data = up.getvalue()
+    try:
+        text = data.decode("utf-8")
+        (model_spec if field == "model" else load_pipeline)(json.loads(text) if field == "model" else text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        what = "model spec" if field == "model" else "pipeline"
+        _say("error", f"{up.name} is not a usable {what}: {str(exc).splitlines()[0]}")
+        return
+    path = save_upload_file(data, uploads_dir(), ".json")
+    st.session_state.setdefault(f"_{NS}_names", {})[str(path)] = up.name
+    _set_field(field, str(path))
+
+
+def _label(value: str) -> str:
+    names = st.session_state.get(f"_{NS}_names", {})
+    if value in names or "/" in value:
+        return f"Uploaded: {names.get(value, value.rsplit('/', 1)[-1])}"
+    if value in MODELS:
+        return preset_info(value)["title"]
+    if value in PIPELINES:
+        return "None: the images as they are" if value == "none" else f"{PIPELINES.get(value).title} ({value})"
+    return value
+
+
+def _options(names: list[str], current) -> list[str]:
+    return names + ([current] if isinstance(current, str) and current not in names else [])
+
+
+# -- tabs ---------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Loading the data…", max_entries=8)
+def _overview(dataset: str, size: int, image_size: int, val_fraction: float, seed: int, path: str) -> Overview:
+    cfg = TrainConfig(
+        dataset=dataset,
+        dataset_size=size,
+        image_size=image_size,
+        val_fraction=val_fraction,
+        data_seed=seed,
+        data_path=path,
+    )
+    return overview(cfg)
+
+
+def data_tab(cfg: TrainConfig) -> Overview | None:
+    """Dataset, size, split and seed, then what it holds: sizes, source and samples per class."""
+    k = functools.partial(state.key, NS)
+    st.selectbox("Dataset", DATASETS.names(), key=k("dataset"), format_func=lambda n: DATASETS.get(n).title)
+    st.caption(DATASETS.get(cfg.dataset).description)
+    if cfg.dataset == "images":
+        st.file_uploader(
+            "A zip with one folder of images per class",
+            type=["zip"],
+            key=f"{NS}_zip_upload",
+            on_change=_on_zip,
+            help="E.g. cats/001.jpg, dogs/001.jpg. Nothing is extracted to disk.",
+        )
+        if not cfg.data_path:
+            st.info("Upload a zip of class folders to train on your own images.", icon=":material/folder_zip:")
+            return None
+    c = st.columns(3)
+    c[0].number_input(
+        "Images (0 = all)" if cfg.dataset != "shapes" else "Shapes to generate (0 = 12,000)",
+        min_value=0,
+        max_value=60_000,
+        step=500,
+        key=k("dataset_size"),
+    )
+    c[1].number_input("Resize to (0 = own size)", min_value=0, max_value=128, step=8, key=k("image_size"))
+    c[2].number_input(
+        "Data seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        key=k("data_seed"),
+        help="Generation and the train/validation split. The same seed, the same split.",
+    )
+    if cfg.dataset not in OWN_SPLIT:
+        st.slider("Validation share", 0.05, 0.5, step=0.05, key=k("val_fraction"))
+    try:
+        ov = _overview(cfg.dataset, cfg.dataset_size, cfg.image_size, cfg.val_fraction, cfg.data_seed, cfg.data_path)
+    except ValueError as exc:
+        st.error(str(exc), icon=":material/cloud_off:")
+        return None
+    d = ov.describe
+    h, w = d["image_size"]
+    st.markdown(
+        f"**{d['train_size']:,}** training and **{d['val_size']:,}** validation images, "
+        f"{len(d['classes'])} classes, {w}x{h} {'grey' if d['in_channels'] == 1 else 'RGB'}."
+    )
+    st.caption(d["source"] + (" " + " ".join(d["notes"]) if d["notes"] else ""))
+    per_row = 5 if len(ov.samples) <= 10 else 6
+    for start in range(0, len(ov.samples), per_row):
+        cols = st.columns(per_row)
+        for col, (i, (name, images)) in zip(cols, enumerate(ov.samples[start : start + per_row], start)):
+            col.image(
+                vz.mosaic(images[:4], columns=2, min_side=48),
+                caption=f"{name} ({d['train_counts'][i]})",
+                width="stretch",
+            )
+    return ov
+
+
+def model_tab(cfg: TrainConfig, check: Preflight) -> None:
+    """Any zoo preset or an uploaded spec; its size and cost on the inputs it will receive."""
+    k = state.key(NS, "model")
+    st.selectbox("Model", _options(MODELS.names(), cfg.model), key=k, format_func=_label)
+    st.file_uploader(
+        "…or upload a model spec (JSON saved by the Architecture Lab)",
+        type=["json"],
+        key=f"{NS}_model_upload",
+        on_change=_on_spec,
+        args=("model", f"{NS}_model_upload"),
+    )
+    if cfg.model in MODELS:
+        st.caption(preset_info(cfg.model)["blurb"])
+    if check.params is not None:
+        c, h, w = check.input_shape
+        m = st.columns(3)
+        m[0].metric("Parameters", f"{check.params:,}")
+        m[1].metric("MACs / image", _si(check.macs), help="Multiply-accumulates per image; FLOPs = 2 x MACs.")
+        m[2].metric("Input", f"{c}×{h}×{w}", help="What the model receives after the pipelines.")
+
+
+def _si(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return str(n)
+
+
+def pipelines_tab(cfg: TrainConfig) -> None:
+    """Training and validation pipelines: presets (the Augmentation Studio's) or uploaded JSON."""
+    for name, label in (("augment", "Training pipeline"), ("val_augment", "Validation pipeline")):
+        value = getattr(cfg, name)
+        st.selectbox(label, _options(PIPELINES.names(), value), key=state.key(NS, name), format_func=_label)
+        try:
+            steps = [s["name"] for s in load_pipeline(value)["steps"] if s["enabled"]]
+            st.caption(
+                "Scaled to 0..1 and normalised by the trainer." if steps in ([], ["ToTensor"]) else " → ".join(steps)
+            )
+        except ValueError as exc:
+            st.error(str(exc))
+        st.file_uploader(
+            f"…or upload a {label.lower()} (JSON from the Augmentation Studio)",
+            type=["json"],
+            key=f"{NS}_{name}_upload",
+            on_change=_on_spec,
+            args=(name, f"{NS}_{name}_upload"),
+        )
+    st.caption(
+        "MixUp/CutMix in the training pipeline train on soft labels. Pipelines that end in Normalize switch "
+        "off the trainer's own normalisation (the training set's mean and std), so nothing is applied twice."
+    )
+
+
+def training_tab(cfg: TrainConfig) -> None:
+    """Optimizer, learning rate and schedule, regularisation, batch, epochs, seed, device."""
+    k = functools.partial(state.key, NS)
+    a, b = st.columns(2)
+    a.selectbox(
+        "Optimizer", OPTIMIZERS, key=k("optimizer"), format_func={"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}.get
+    )
+    b.number_input(
+        "Learning rate (peak)",
+        min_value=1e-6,
+        max_value=10.0,
+        format="%g",
+        step=0.01,
+        key=k("lr"),
+        help="SGD with one-cycle: 0.05-0.5. Adam/AdamW: about 1e-3.",
+    )
+    a, b = st.columns(2)
+    a.selectbox(
+        "Schedule",
+        SCHEDULES,
+        key=k("schedule"),
+        help="step: x0.1 at 50% and 75%; cosine: down to 0; one-cycle: warm up for 30%, then down.",
+    )
+    b.number_input("Weight decay", min_value=0.0, max_value=1.0, format="%g", step=1e-4, key=k("weight_decay"))
+    if cfg.optimizer == "sgd":
+        a, b = st.columns(2, vertical_alignment="bottom")
+        a.number_input("Momentum", min_value=0.0, max_value=0.99, step=0.05, key=k("momentum"))
+        b.toggle("Nesterov", key=k("nesterov"))
+    a, b = st.columns(2)
+    a.number_input("Label smoothing", min_value=0.0, max_value=0.5, step=0.05, key=k("label_smoothing"))
+    b.number_input("Batch size", min_value=1, max_value=8192, step=32, key=k("batch_size"))
+    a, b = st.columns(2)
+    a.number_input("Epochs", min_value=1, max_value=max_epochs(), key=k("epochs"))
+    b.number_input("Seed", min_value=0, max_value=2**31 - 1, key=k("seed"), help="Initial weights and batch order.")
+    devices = [d for d in DEVICE_CHOICES if d in ("auto", "cpu") or _available(d)]
+    st.selectbox(
+        "Device",
+        _options(devices, cfg.device),
+        key=k("device"),
+        help="auto: CUDA, then Apple MPS, then the CPU. One run per device at a time; the rest wait.",
+    )
+
+
+def _available(device: str) -> bool:
+    try:
+        pick_device(device)
+        return True
+    except ValueError:
+        return False
+
+
+def launch_button(cfg: TrainConfig, check: Preflight) -> None:
+    """Launch: a new run process with this config; the page then watches it."""
+    for text in check.errors:
+        st.error(text, icon=":material/block:")
+    for text in check.warnings:
+        st.warning(text, icon=":material/speed:")
+    st.button(
+        "Launch run",
+        type="primary",
+        icon=":material/rocket_launch:",
+        key=f"{NS}_launch",
+        disabled=not check.ok,
+        on_click=_launch,
+        width="stretch",
+    )
+
+
+def _launch() -> None:
+    # Read the setup now, not when the button was drawn: a value typed just before the click arrives with it.
+    cfg = state.read(st.session_state.get(f"_{NS}_config") or TrainConfig(), NS, WIDGETS)
+    try:
+        run = runs.launch(cfg)
+    except (ValueError, OSError) as exc:
+        _say("error", f"The run could not start: {exc}")
+        return
+    st.session_state[f"{NS}_run"] = run.name
+    st.session_state[f"{NS}_compare"] = []

@@ -1,0 +1,172 @@
+"""After training: confusion matrix, per-class accuracy, the mistakes, predictions on your image,
+and the weights -- to download, or to load from a file into the run's model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from playground.common.images import ImageError, load_image
+from playground.runs import store as runs
+from playground.runs.history import confused_pairs
+from playground.runs.results import (
+    LoadedRun,
+    load_run_model,
+    load_weights_file,
+    misclassified_gallery,
+    predict,
+    run_evaluation,
+)
+from playground.training.evaluation import Evaluation
+from playground.training.loop import TrainConfig, load_data
+from playground.viz import train as vz
+
+NS = "train"
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+
+
+@st.cache_data(show_spinner="Collecting the mistakes…", max_entries=8)
+def _gallery(run_dir: str, stamp: float, limit: int = 24) -> list[tuple]:
+    """``(display image, caption)`` of the most confident mistakes (``stamp``: evaluation.json's mtime)."""
+    ev = run_evaluation(run_dir)
+    config = TrainConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    data = load_data(config)  # the same data seed: the same validation split the run scored
+    return [
+        (vz.to_display(m["image"].numpy(), 72), f"{m['true']} → {m['pred']} ({m['confidence']:.0%})")
+        for m in misclassified_gallery(ev, data, limit)
+    ]
+
+
+def show(info: runs.RunInfo) -> None:
+    """The results of a run that saved weights (completed, or stopped after an epoch); problems become sentences."""
+    try:
+        _show(info)
+    except (ValueError, OSError, KeyError) as exc:  # a damaged run folder: say so, keep the page working
+        st.error(
+            f"The results of run {info.id} could not be read ({exc}). Its folder may be damaged or "
+            "still being written; delete the run if it stays like this."
+        )
+
+
+def _show(info: runs.RunInfo) -> None:
+    run = info.path
+    evaluation = run / "evaluation.json"
+    if not (run / "weights.pt").is_file() or info.active:
+        return
+    st.subheader("Results")
+    tabs = st.tabs(["Confusion matrix", "Per class", "Mistakes", "Try an image", "Weights & config"], key=f"{NS}_tabs")
+    ev = run_evaluation(run) if evaluation.is_file() else None
+    with tabs[0]:
+        if ev is None:
+            st.info("This run stopped before its first evaluation; load weights below to evaluate them.")
+        else:
+            left, right = st.columns([3, 1])
+            left.plotly_chart(vz.confusion_figure(ev.confusion, ev.class_names), width="stretch", key=f"{NS}_cm")
+            right.metric("Validation accuracy", f"{ev.accuracy:.1%}", help=f"{ev.val_size:,} validation images")
+            right.caption("Rows are the true class, columns what the model said: the diagonal is right.")
+            pairs = confused_pairs(ev.confusion, ev.class_names)
+            if pairs:
+                right.markdown("**Most confused**\n" + "\n".join(f"- {t} taken for {p}: {n}×" for t, p, n in pairs))
+    with tabs[1]:
+        if ev is not None:
+            counts = [sum(row) for row in ev.confusion]
+            st.plotly_chart(
+                vz.per_class_figure(ev.per_class_accuracy, ev.class_names, counts),
+                width="stretch",
+                key=f"{NS}_per_class",
+            )
+            worst = min((a, n) for a, n in zip(ev.per_class_accuracy, ev.class_names) if a is not None)
+            st.caption(f"Hardest class: {worst[1]} ({worst[0]:.0%} right).")
+    with tabs[2]:
+        if ev is not None:
+            _mistakes(run, ev, evaluation.stat().st_mtime)
+    loaded = None
+    with tabs[4]:
+        loaded = _weights(info)
+    with tabs[3]:
+        _try_image(run, loaded)
+
+
+def _mistakes(run: Path, ev: Evaluation, stamp: float) -> None:
+    if not ev.misclassified:
+        st.success("No mistakes on the validation set.")
+        return
+    try:
+        items = _gallery(str(run), stamp)
+    except (ValueError, OSError) as exc:
+        st.error(f"The validation images could not be loaded again: {exc}")
+        return
+    wrong = ev.val_size - round(ev.accuracy * ev.val_size)
+    st.caption(f"The {len(items)} most confident of the {wrong} mistakes: true → predicted (confidence).")
+    cols = st.columns(8)
+    for i, (image, caption) in enumerate(items):
+        cols[i % 8].image(image, caption=caption, width="stretch")
+
+
+def _try_image(run: Path, loaded: LoadedRun | None) -> None:
+    up = st.file_uploader(
+        "A picture to classify",
+        type=IMAGE_TYPES,
+        key=f"{NS}_predict_upload",
+        help="Centre-cropped and resized to the training images' size, grey or RGB as they were.",
+    )
+    if up is None:
+        st.caption("Upload a picture: the model gives its five most probable classes.")
+        return
+    try:
+        image = load_image(up.getvalue(), up.name).image
+        model = loaded or load_run_model(run)
+        preds = predict(model, image, k=5)
+    except (ImageError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    left, right = st.columns([1, 2])
+    left.image(image, caption=up.name, width="stretch")
+    right.markdown(f"**{preds[0][0]}** ({preds[0][1]:.0%})" + (" with uploaded weights" if loaded else ""))
+    right.plotly_chart(vz.topk_figure(preds), width="stretch", key=f"{NS}_topk")
+
+
+def _weights(info: runs.RunInfo) -> LoadedRun | None:
+    """Download buttons; an uploaded state_dict is loaded (weights_only) into this run's model and scored."""
+    run = info.path
+    c = st.columns(2)
+    c[0].download_button(
+        "Download weights (state_dict)",
+        (run / "weights.pt").read_bytes(),
+        file_name=f"{info.id}.pt",
+        mime="application/octet-stream",
+        key=f"{NS}_dl_weights",
+        icon=":material/download:",
+        width="stretch",
+    )
+    c[1].download_button(
+        "Download config (JSON)",
+        (run / "config.json").read_text(),
+        file_name=f"{info.id}.json",
+        mime="application/json",
+        key=f"{NS}_dl_config",
+        icon=":material/download:",
+        width="stretch",
+    )
+    st.code("model.load_state_dict(torch.load(path, weights_only=True))", language="python")
+    up = st.file_uploader(
+        "Load saved weights into this run's model (.pt / .pth)",
+        type=["pt", "pth"],
+        key=f"{NS}_weights_upload",
+        help="Read with torch.load(..., weights_only=True): a file cannot run code here.",
+    )
+    if up is None:
+        return None
+    try:
+        loaded = load_weights_file(run, up.getvalue(), up.name)
+        ev = run_evaluation(run, loaded=loaded)
+    except (ValueError, OSError) as exc:
+        st.error(str(exc))
+        return None
+    st.success(
+        f"{up.name} loaded: {ev.accuracy:.1%} of the {ev.val_size:,} validation images right. "
+        "'Try an image' now uses these weights."
+    )
+    return loaded

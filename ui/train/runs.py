@@ -1,0 +1,134 @@
+"""All runs: the list with status, the run to watch, comparing several, deleting one."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from playground.runs import store as runs
+from playground.runs.history import age, compare_rows, short_value
+from playground.viz import train as vz
+from ui.train.live import history
+
+NS = "train"
+
+
+def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
+    """The run to watch: launched from here, picked in the list, or named by the link (``?run=ID``)."""
+    key = f"{NS}_run"
+    ids = [r.id for r in infos]
+    if key not in st.session_state:  # first visit (the link), or back from another page (this session's choice)
+        st.session_state[key] = st.session_state.get(f"_{NS}_watched") or st.query_params.get("run", "")
+    if st.session_state[key] not in ids:
+        if st.session_state[key]:
+            st.warning(f"There is no run {st.session_state[key]!r} here (any more); pick one from the list.")
+        st.session_state[key] = ids[0] if ids else ""
+    if not ids:
+        return None
+    by_id = {r.id: r for r in infos}
+    st.session_state[f"_{NS}_watched"] = st.session_state[key]
+    st.selectbox(
+        "Run",
+        ids,
+        key=key,
+        label_visibility="collapsed",
+        format_func=lambda i: f"{i} · {short_value(by_id[i].config.get('model'))} on {by_id[i].config.get('dataset')}",
+    )
+    return by_id[st.session_state[key]]
+
+
+def table(infos: list[runs.RunInfo]) -> None:
+    """Every run with its status, setup and result, newest first."""
+    now = time.time()
+    rows = [
+        {
+            "Run": r.id,
+            "Status": r.status,
+            "Model": short_value(r.config.get("model")),
+            "Dataset": r.config.get("dataset"),
+            "Epoch": f"{r.progress.get('epoch', 0)}/{r.config.get('epochs', '?')}",
+            "Val accuracy": r.final.get("final_val_accuracy", r.progress.get("val_accuracy")),
+            "Started": age(r.created, now),
+            "Reason": r.reason,
+        }
+        for r in infos
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key=f"{NS}_runs_table",
+        height=min(38 + 35 * max(len(rows), 1), 390),
+        column_config={
+            "Val accuracy": st.column_config.ProgressColumn(
+                "Val accuracy", format="percent", min_value=0.0, max_value=1.0
+            ),
+            "Reason": st.column_config.TextColumn(width="large"),
+        },
+    )
+
+
+def compare(infos: list[runs.RunInfo]) -> None:
+    """Overlay the curves of the chosen runs and put their hyperparameters side by side."""
+    ids = [r.id for r in infos]
+    key = f"{NS}_compare"
+    if key in st.session_state:
+        st.session_state[key] = [i for i in st.session_state[key] if i in ids]
+    chosen = st.multiselect(
+        "Compare runs", ids, key=key, placeholder="Pick two or more runs to overlay", max_selections=8
+    )
+    if len(chosen) < 2:
+        st.caption("Pick two or more runs: their curves are overlaid and their settings compared, differences first.")
+        return
+    by_id = {r.id: r for r in infos}
+    picked = [by_id[i] for i in chosen]  # in the order they were picked
+    labels = {r.id: _label(r, picked) for r in picked}
+    st.plotly_chart(
+        vz.compare_figure(
+            {labels[r.id]: history(r.path) for r in picked}, st.session_state.get(f"{NS}_smoothing", 0.6)
+        ),
+        width="stretch",
+        key=f"{NS}_compare_chart",
+    )
+    fields, cells, differs = compare_rows(picked)
+    n_results = 5  # status, val accuracy, val loss, images/s, seconds: always shown
+    shown = [i for i, d in enumerate(differs) if d] + list(range(len(fields) - n_results, len(fields)))
+    frame = pd.DataFrame(
+        [cells[i] for i in shown], index=[fields[i] for i in shown], columns=[labels[r.id] for r in picked]
+    )
+    st.dataframe(frame, width="stretch", key=f"{NS}_compare_table", height=38 + 35 * len(shown))
+    same = [f"{fields[i]} {cells[i][0]}" for i in range(len(fields) - n_results) if not differs[i]]
+    st.caption("Settings that differ come first. The same in all: " + ", ".join(same) + ".")
+
+
+def _label(r: runs.RunInfo, picked: list[runs.RunInfo]) -> str:
+    """A short legend label: the id's time and model, unique among the picked runs."""
+    parts = r.id.split("-")
+    short = "-".join(parts[1:-1]) if len(parts) > 3 else r.id
+    return short if sum(1 for o in picked if "-".join(o.id.split("-")[1:-1]) == short) == 1 else r.id
+
+
+def delete_button(info: runs.RunInfo) -> None:
+    """Delete the watched run (refused, with a sentence, while it is queued or running)."""
+    st.button(
+        "Delete run",
+        icon=":material/delete:",
+        key=f"{NS}_delete",
+        disabled=info.active,
+        on_click=_delete,
+        args=(info.path,),
+        help="Stop it first." if info.active else "Removes its folder: config, metrics, weights and log.",
+    )
+
+
+def _delete(path) -> None:
+    try:
+        runs.delete_run(path)
+    except ValueError as exc:
+        st.session_state.setdefault(f"_{NS}_flash", []).append(("error", str(exc)))
+        return
+    st.session_state.setdefault(f"_{NS}_flash", []).append(("success", f"Deleted run {path.name}."))
+    st.session_state[f"{NS}_run"] = ""  # the newest run is watched next
+    st.session_state.pop(f"_{NS}_events_{path.name}", None)

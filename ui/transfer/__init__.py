@@ -1,0 +1,1 @@
+"""The Transfer Learning page's controls (``editor``) and views (``views``)."""

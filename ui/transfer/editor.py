@@ -1,0 +1,338 @@
+"""The Transfer Learning page's controls: backbone and weights, freezing, per-stage toggles, the head designer.
+
+Every structural change goes through a callback (callbacks run before the script, so widget keys
+may still be written). The per-stage toggles are keyed ``tl_stage_{name}`` and primed from the
+config; changing the backbone or the freezing mode drops them (and the overrides) so they follow.
+The head's rows are keyed by a version number that every add/remove/move bumps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from playground.labs import transfer as tl
+from playground.models import transfer
+from playground.models.transfer import HEAD_LAYERS
+from ui import state
+
+NS = "tl"
+WIDGETS = {
+    "backbone",
+    "weights",
+    "run",
+    "num_classes",
+    "mode",
+    "unfrozen_stages",
+    "backbone_lr_scale",
+    "dataset",
+    "image_size",
+    "dataset_size",
+    "epochs",
+    "lr",
+    "batch_size",
+    "compare",
+    "seed",
+}
+STAGE_PREFIX = f"{NS}_stage_"
+WEIGHT_LABELS = {
+    "imagenet": "ImageNet (torchvision)",
+    "upload": "A weights file",
+    "run": "A model trained here",
+    "random": "Random initialisation",
+}
+MODE_LABELS = {
+    "feature_extraction": "Feature extraction (backbone frozen)",
+    "fine_tuning": "Fine-tuning (last stages train)",
+}
+FLASH = f"_{NS}_flash"
+
+
+@dataclass
+class Source:
+    """Where the backbone's weights come from, as far as the page could check them."""
+
+    ok: bool  # a run can start from these weights
+    run_dir: str = ""  # weights == "run": the run whose model is the backbone
+    upload: bytes | None = None  # weights == "upload": the file's bytes (checked)
+    upload_name: str = ""
+
+
+def _cfg() -> tl.TransferLabConfig:
+    return state.read(st.session_state[f"_{NS}_config"], NS, WIDGETS)
+
+
+def _store(cfg: tl.TransferLabConfig) -> None:
+    state.set_config(cfg, NS, WIDGETS)
+
+
+def reset_stages() -> None:
+    """Callback: the backbone or the freezing mode changed, so the per-stage toggles start from it again."""
+    for k in [k for k in st.session_state if str(k).startswith(STAGE_PREFIX)]:
+        del st.session_state[k]
+    st.session_state[f"_{NS}_config"] = replace(st.session_state[f"_{NS}_config"], stage_overrides={})
+
+
+def _use_random() -> None:
+    _store(replace(_cfg(), weights="random"))
+    reset_stages()
+
+
+def _try_download() -> None:
+    name = _cfg().backbone
+    try:
+        transfer.imagenet_state_dict(name, allow_download=True, timeout=10)
+        done = f"Downloaded torchvision's ImageNet weights for {name} into the torch cache."
+        st.session_state[FLASH] = ("success", done)
+    except transfer.WeightsUnavailable as exc:
+        st.session_state[FLASH] = ("error", str(exc))
+
+
+def show_flash() -> None:
+    """A message left by a callback (a download that failed, say)."""
+    kind, text = st.session_state.pop(FLASH, (None, None))
+    if kind:
+        (st.error if kind == "error" else st.success)(text)
+
+
+def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
+    """Draw the backbone and weights pickers; return what the weights are and whether a run can use them."""
+    st.radio(
+        "Weights",
+        list(WEIGHT_LABELS),
+        key=state.key(NS, "weights"),
+        format_func=WEIGHT_LABELS.get,
+        horizontal=True,
+        on_change=reset_stages,
+    )
+    if cfg.weights == "run":
+        if not runs:
+            st.info(
+                "No model has been trained here yet. Train one on the Training page (the bundled shapes or digits "
+                "take seconds), or pick another source.",
+                icon=":material/model_training:",
+            )
+            st.button("Use random initialisation", key=f"{NS}_to_random", on_click=_use_random)
+            return Source(False)
+        labels = {r.id: tl_label(r) for r in runs}
+        st.selectbox(
+            "Trained model (its classifier is replaced by the head below)",
+            list(labels),
+            key=state.key(NS, "run"),
+            format_func=labels.get,
+            on_change=reset_stages,
+        )
+        run = next(r for r in runs if r.id == st.session_state[state.key(NS, "run")])
+        return Source(True, run_dir=str(run.path))
+    st.selectbox(
+        "Backbone",
+        transfer.BACKBONES.names(),
+        key=state.key(NS, "backbone"),
+        on_change=reset_stages,
+        help="torchvision's ImageNet CNNs. The article uses ResNet-50.",
+    )
+    if cfg.weights == "imagenet":
+        found, message = tl.imagenet_status(cfg.backbone)
+        if found:
+            st.success(message, icon=":material/check_circle:")
+            return Source(True)
+        st.warning(message, icon=":material/cloud_off:")
+        c = st.columns(2)
+        c[0].button("Try downloading now", key=f"{NS}_download", on_click=_try_download, icon=":material/download:")
+        c[1].button("Use random initialisation", key=f"{NS}_to_random", on_click=_use_random, icon=":material/casino:")
+        return Source(False)
+    if cfg.weights == "upload":
+        up = st.file_uploader(
+            f"Weights file for {cfg.backbone} (a state_dict saved with torch.save)",
+            type=["pt", "pth", "bin", "ckpt"],
+            key=f"{NS}_weights_file",
+        )
+        if up is None:
+            st.info(
+                "Upload a state_dict for this backbone, e.g. torchvision's ImageNet file copied from a machine "
+                "that has it. It is read with torch.load(weights_only=True): no code in it runs.",
+                icon=":material/upload_file:",
+            )
+            return Source(False)
+        data = up.getvalue()
+        try:
+            n = tl.check_uploaded_weights(cfg, transfer.read_weights_file(data, up.name))
+        except ValueError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return Source(False)
+        st.success(
+            f"{up.name}: all {n} tensors fit {cfg.backbone}'s backbone; its classifier is replaced by the head.",
+            icon=":material/check_circle:",
+        )
+        return Source(True, upload=data, upload_name=up.name)
+    st.info(
+        "Random initialisation: nothing is pre-trained, so frozen stages stay random. Fine with every stage "
+        "training, that is training from scratch.",
+        icon=":material/casino:",
+    )
+    return Source(True)
+
+
+def tl_label(run) -> str:
+    from playground.labs.inside import run_label
+
+    return run_label(run)
+
+
+def freezing(cfg: tl.TransferLabConfig, n_stages: int) -> None:
+    """Feature extraction or fine-tuning; how many stages unfreeze and how slowly they learn."""
+    st.radio(
+        "Strategy", list(MODE_LABELS), key=state.key(NS, "mode"), format_func=MODE_LABELS.get, on_change=reset_stages
+    )
+    if cfg.mode == "fine_tuning":
+        c = st.columns(2)
+        c[0].slider(
+            "Unfreeze the last N stages", 0, n_stages, key=state.key(NS, "unfrozen_stages"), on_change=reset_stages
+        )
+        c[1].select_slider(
+            "Backbone learning rate (x the head's)",
+            tl.LR_SCALES,
+            key=state.key(NS, "backbone_lr_scale"),
+            help="The article: re-train the upper layers with a very low learning rate, so the "
+            "pre-trained features are adjusted, not destroyed.",
+        )
+
+
+def _toggle(name: str) -> None:
+    cfg = _cfg()
+    on = st.session_state[STAGE_PREFIX + name]
+    base = name in transfer.trainable_stage_names(
+        replace(cfg.transfer_config(), stage_overrides={}),
+        [(n, []) for n in st.session_state.get(f"_{NS}_stage_names", [])],
+    )
+    overrides = dict(cfg.stage_overrides)
+    if on == base:
+        overrides.pop(name, None)
+    else:
+        overrides[name] = on
+    st.session_state[f"_{NS}_config"] = replace(st.session_state[f"_{NS}_config"], stage_overrides=overrides)
+
+
+def stage_toggles(info: dict) -> None:
+    """One checkbox per stage, in forward order: ticked = it trains."""
+    rows = [r for r in info["stages"] if r[0] != "head (new)"]
+    st.session_state[f"_{NS}_stage_names"] = [r[0] for r in rows]
+    for name, params, on in rows:
+        k = STAGE_PREFIX + name
+        if k not in st.session_state:
+            st.session_state[k] = on
+        st.checkbox(f"{name} · {params:,} parameters", key=k, on_change=_toggle, args=(name,))
+    head = info["stages"][-1]
+    st.checkbox(
+        f"head (new) · {head[1]:,} parameters",
+        value=True,
+        disabled=True,
+        key=f"{NS}_head_on",
+        help="The new head always trains.",
+    )
+
+
+# --------------------------------------------------------------------------- head designer
+
+
+def _head_edit(op: str, index: int, value=None) -> None:
+    cfg = st.session_state[f"_{NS}_config"]
+    st.session_state[f"_{NS}_config"] = replace(cfg, head=tl.edit_head(cfg.head, op, index, value))
+    if op != "set":
+        st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
+
+
+def _head_set(index: int, key: str) -> None:
+    _head_edit("set", index, st.session_state[key])
+
+
+def _head_classes(index: int, key: str) -> None:
+    # Ticked: this Linear outputs one score per class; unticked: a hidden layer of 128.
+    _head_edit("set", index, "classes" if st.session_state[key] else 128)
+    st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
+
+
+def _head_reset() -> None:
+    cfg = st.session_state[f"_{NS}_config"]
+    st.session_state[f"_{NS}_config"] = replace(cfg, head=transfer.article_head())
+    st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
+
+
+def head_designer(cfg: tl.TransferLabConfig) -> None:
+    """The head's layers, each editable, movable and removable; add a layer; back to the article's head."""
+    ver = st.session_state.get(f"_{NS}_head_version", 0)
+    n = len(cfg.head)
+    for i, layer in enumerate(cfg.head):
+        kind = layer.get("type")
+        c = st.columns([2.4, 1.6, 1.6, 0.6, 0.6, 0.6], vertical_alignment="center")
+        c[0].markdown(f"`{i}` **{tl.head_layer_label(layer)}**")
+        k = f"{NS}_h{ver}_{i}"
+        if kind == "dropout":
+            c[1].number_input(
+                "p",
+                0.0,
+                0.95,
+                float(layer.get("p", 0.5)),
+                0.05,
+                key=k,
+                label_visibility="collapsed",
+                on_change=_head_set,
+                args=(i, k),
+            )
+        if kind == "linear":
+            to_classes = layer.get("out") == "classes"
+            c[1].number_input(
+                "outputs",
+                1,
+                8192,
+                cfg.num_classes if to_classes else int(layer.get("out", 128)),
+                key=k,
+                label_visibility="collapsed",
+                disabled=to_classes,
+                on_change=_head_set,
+                args=(i, k),
+            )
+            c[2].checkbox(
+                "classes", value=to_classes, key=f"{k}_classes", on_change=_head_classes, args=(i, f"{k}_classes")
+            )
+        c[3].button(
+            "",
+            icon=":material/arrow_upward:",
+            key=f"{k}_up",
+            disabled=i == 0,
+            on_click=_head_edit,
+            args=("up", i),
+            help="Move up",
+        )
+        c[4].button(
+            "",
+            icon=":material/arrow_downward:",
+            key=f"{k}_down",
+            disabled=i == n - 1,
+            on_click=_head_edit,
+            args=("down", i),
+            help="Move down",
+        )
+        c[5].button(
+            "",
+            icon=":material/close:",
+            key=f"{k}_rm",
+            disabled=n == 1,
+            on_click=_head_edit,
+            args=("remove", i),
+            help="Remove",
+        )
+    c = st.columns([2, 2, 3], vertical_alignment="bottom")
+    kind = c[0].selectbox("New layer", HEAD_LAYERS, key=f"{NS}_add_kind")
+    c[1].button(
+        "Add",
+        help="Inserted before the last layer",
+        key=f"{NS}_add",
+        on_click=_head_edit,
+        args=("add", max(n - 1, 0), kind),
+        icon=":material/add:",
+    )
+    c[2].button(
+        "Back to the article's head", key=f"{NS}_head_reset", on_click=_head_reset, icon=":material/restart_alt:"
+    )
