@@ -465,9 +465,11 @@ def train(
         result.epochs = epoch
         seen_total, seconds_total = seen_total + float(epoch_stats[2]), seconds_total + train_seconds
         result.images_per_second = seen_total / max(seconds_total, 1e-9)
-        emit_main(event)
         if checkpoint_path and dist.is_main:
+            # Before the event: an epoch event means its weights are on disk, so whoever reads the
+            # event (the page, a test that kills the run right then) can load them.
             save_checkpoint(dist_util.unwrap(net).state_dict(), checkpoint_path)
+        emit_main(event)
         if not math.isfinite(val_loss):
             return finish("diverged", divergence_reason(val_loss, step, lr_now))
     return finish("completed", "")

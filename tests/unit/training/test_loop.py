@@ -119,6 +119,20 @@ def test_stop_request_ends_the_run_promptly_and_saves_weights(digits, tmp_path):
     model.load_state_dict(state)  # strict: the saved weights are the whole model
 
 
+def test_an_epoch_event_means_its_weights_are_on_disk(digits, tmp_path):
+    """Whoever reads an epoch event (the page, a test that kills the run right then) can load that
+    epoch's weights: the checkpoint is written before the event, not after."""
+    path, loaded = tmp_path / "w.pt", []
+
+    def on_event(event):
+        if event["type"] == "epoch":
+            state = load_checkpoint(path)  # raises if the file is not there yet
+            loaded.append(sum(float(v.float().sum()) for v in state.values()))
+
+    train(quick(epochs=2), data=digits, emit=on_event, checkpoint_path=path)
+    assert len(loaded) == 2 and loaded[0] != loaded[1]  # each event saw its own epoch's weights
+
+
 def test_batch_augmenter_and_per_sample_transform_are_both_used(digits):
     batch_calls, sample_calls = [], []
 
