@@ -1,20 +1,25 @@
 """Choosing and describing the compute device.
 
 The device is chosen once (here) and passed into the core; the core never
-calls ``.cuda()`` itself (design principle 9).
+calls ``.cuda()`` itself. torch is imported inside the functions, so a command
+that only needs ``DEVICE_CHOICES`` (``cnn-playground train --help``) stays light.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING
 
-import torch
-import torchvision
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def _mps_available() -> bool:
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
@@ -25,6 +30,8 @@ def pick_device(name: str = "auto") -> torch.device:
     An explicit name that is not available raises ValueError with a sentence
     saying what is there instead.
     """
+    import torch
+
     name = (name or "auto").lower()
     if name not in DEVICE_CHOICES:
         raise ValueError(f"Unknown device {name!r}. Choose one of: {', '.join(DEVICE_CHOICES)}.")
@@ -54,6 +61,8 @@ class DeviceInfo:
 
 def describe_device(device: torch.device | None = None) -> DeviceInfo:
     """Describe ``device`` (default: the auto choice) for people, not programs."""
+    import torch
+
     device = device or pick_device("auto")
     memory = None
     if device.type == "cuda":
@@ -65,4 +74,5 @@ def describe_device(device: torch.device | None = None) -> DeviceInfo:
     else:
         threads = torch.get_num_threads()
         label = f"CPU, {threads} thread{'s' if threads != 1 else ''}"
-    return DeviceInfo(device.type, label, memory, torch.__version__, torchvision.__version__)
+    # The version from the package metadata: importing torchvision for its version string costs seconds.
+    return DeviceInfo(device.type, label, memory, torch.__version__, metadata.version("torchvision"))
