@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh machine, then runs every test.
-# Usage: bash scripts/test.sh [pytest args...]
+# Usage: bash scripts/test.sh [pytest args...]  (with no arguments: ruff, the import contracts, then every test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,14 @@ if [ -z "${PLAYGROUND_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; t
   echo "Installing Chromium from Debian's packages for the browser tests..."
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
+fi
+
+# The rules a machine can check: lint, one formatting, and the import contracts in pyproject.toml
+# (the core never imports streamlit, ui/ never imports torch, the core's packages import downward).
+if [ "$#" -eq 0 ]; then
+  python -m ruff check .
+  python -m ruff format --check .
+  lint-imports --no-cache
 fi
 
 exec python -m pytest "$@"
