@@ -337,7 +337,6 @@ _BATCHERS: dict[str, Callable[[dict], Op | None]] = {
     "ColorJitter": _color_jitter,
     "RandomErasing": _erasing,
 }
-BATCHABLE = tuple(_BATCHERS)
 
 
 def batch_augmenter(pipeline: Any, device: torch.device | str) -> Callable[[Tensor], Tensor] | None:

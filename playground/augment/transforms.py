@@ -72,13 +72,6 @@ class TransformInfo:
         """Whether the transform is applied with probability ``p``."""
         return any(p.name == "p" for p in self.params)
 
-    def param(self, name: str) -> Param:
-        """The schema of parameter ``name``."""
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
 
 TRANSFORMS: Registry[TransformInfo] = Registry("transform")
 

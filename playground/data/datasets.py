@@ -250,8 +250,3 @@ def load_dataset(name: str, *, size: int | None = None, image_size: int | None =
         raise DataError("The validation split came out empty: use more images or a larger validation fraction.")
     return ImageDataset(name, train_x.contiguous(), train_y.to(torch.int64), val_x.contiguous(), val_y.to(torch.int64),
                         list(raw.class_names), raw.source, notes)
-
-
-def dataset_choices() -> list[tuple[str, str, str]]:
-    """``(name, title, description)`` of every dataset, for menus."""
-    return [(name, e.title, e.description) for name, e in DATASETS.items()]

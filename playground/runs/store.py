@@ -198,12 +198,6 @@ def _record_process(run: Path, pid: int) -> None:
     write_json_atomic(run / "process.json", {"pid": pid, "start_ticks": _start_ticks(pid), "recorded": time.time()})
 
 
-def run_alive(run_dir: str | Path) -> bool:
-    """Is the process of this run still there?"""
-    proc = _process(Path(run_dir))
-    return pid_alive(proc.get("pid"), proc.get("start_ticks"))
-
-
 # ---------------------------------------------------------------------------------------------
 # The store
 

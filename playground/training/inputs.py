@@ -110,12 +110,6 @@ def _check_for_dataset(spec: dict, image_shape: tuple[int, int, int]) -> dict:
             raise original from None  # its step numbers match the user's pipeline
 
 
-def resolve_augment(pipeline: Any, device: torch.device) -> tuple[Callable | None, Callable | None]:
-    """``(per_sample, batch)`` callables of a pipeline; ``(None, None)`` for no augmentation."""
-    p = resolve_pipeline(pipeline, device)
-    return p.per_sample, p.batch
-
-
 @torch.no_grad()
 def output_shape(pipe: Pipeline, image_shape: tuple[int, int, int], device: torch.device) -> tuple[int, int, int]:
     """``(C, H, W)`` the pipeline hands on for images of ``image_shape``; ValueError if it varies.
