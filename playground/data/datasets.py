@@ -41,6 +41,7 @@ from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
 from playground.common.registry import Registry
 
 from playground.common.paths import PROJECT_ROOT as ROOT
+
 DIGITS_CSV = ROOT / "assets" / "data" / "digits.csv.gz"
 
 DEFAULT_MAX_TRAIN_IMAGES = 60_000  # a shared server: all of MNIST/CIFAR-10, nothing bigger
@@ -107,10 +108,18 @@ class ImageDataset:
         """A JSON-able summary (stored in a run's ``dataset.json`` and shown by the page)."""
         mean, std = self.channel_stats()
         return {
-            "name": self.name, "classes": list(self.class_names), "in_channels": self.in_channels,
-            "image_size": list(self.image_size), "train_size": len(self.train_y), "val_size": len(self.val_y),
-            "train_counts": self.class_counts("train"), "val_counts": self.class_counts("val"),
-            "mean": mean, "std": std, "source": self.source, "notes": list(self.notes),
+            "name": self.name,
+            "classes": list(self.class_names),
+            "in_channels": self.in_channels,
+            "image_size": list(self.image_size),
+            "train_size": len(self.train_y),
+            "val_size": len(self.val_y),
+            "train_counts": self.class_counts("train"),
+            "val_counts": self.class_counts("val"),
+            "mean": mean,
+            "std": std,
+            "source": self.source,
+            "notes": list(self.notes),
         }
 
 
@@ -131,17 +140,33 @@ def _load_digits(req: LoadRequest) -> RawData:
     pixels = torch.from_numpy(table[:, :64]).view(-1, 1, 8, 8)
     x = (pixels.float() * (255 / 16)).round().to(torch.uint8)  # 0..16 counts -> 0..255 grey levels
     y = torch.from_numpy(table[:, 64]).to(torch.int64)
-    source = ("UCI Optical Recognition of Handwritten Digits (Alpaydin & Kaynak 1998), 1,797 digits by 13 writers, "
-              "CC BY 4.0, bundled in assets/data.")
+    source = (
+        "UCI Optical Recognition of Handwritten Digits (Alpaydin & Kaynak 1998), 1,797 digits by 13 writers, "
+        "CC BY 4.0, bundled in assets/data."
+    )
     return RawData(x, y, [str(d) for d in range(10)], source)
 
 
-DATASETS.register("shapes", DatasetEntry(
-    "Shapes (generated)", "10 kinds of shapes in random colours, sizes, positions and rotations on textured "
-    "backgrounds, 32x32 RGB. Generated on the fly, any number of samples.", _load_shapes, True, 12_000))
-DATASETS.register("digits", DatasetEntry(
-    "Handwritten digits (bundled)", "1,797 real handwritten digits 0-9, 8x8 grey. Bundled, no download.",
-    _load_digits, True))
+DATASETS.register(
+    "shapes",
+    DatasetEntry(
+        "Shapes (generated)",
+        "10 kinds of shapes in random colours, sizes, positions and rotations on textured "
+        "backgrounds, 32x32 RGB. Generated on the fly, any number of samples.",
+        _load_shapes,
+        True,
+        12_000,
+    ),
+)
+DATASETS.register(
+    "digits",
+    DatasetEntry(
+        "Handwritten digits (bundled)",
+        "1,797 real handwritten digits 0-9, 8x8 grey. Bundled, no download.",
+        _load_digits,
+        True,
+    ),
+)
 
 
 def _register_file_datasets() -> None:
@@ -190,14 +215,24 @@ def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
         return x
     out = torch.empty(x.shape[0], x.shape[1], size, size, dtype=torch.uint8)
     for i in range(0, len(x), 2048):  # chunks: bounded float memory
-        chunk = F.interpolate(x[i:i + 2048].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out[i:i + 2048] = chunk.round_().clamp_(0, 255).to(torch.uint8)
+        chunk = F.interpolate(
+            x[i : i + 2048].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+        out[i : i + 2048] = chunk.round_().clamp_(0, 255).to(torch.uint8)
     return out
 
 
-def load_dataset(name: str, *, size: int | None = None, image_size: int | None = None, val_fraction: float = 0.2,
-                 seed: int = 0, path: str | None = None, root: str | Path | None = None,
-                 download: bool | None = None) -> ImageDataset:
+def load_dataset(
+    name: str,
+    *,
+    size: int | None = None,
+    image_size: int | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    path: str | None = None,
+    root: str | Path | None = None,
+    download: bool | None = None,
+) -> ImageDataset:
     """Load a registered dataset, split it and return it as tensors.
 
     ``name``: a name in ``DATASETS`` (a folder or ``.zip`` path is taken as ``images`` with that path).
@@ -248,5 +283,13 @@ def load_dataset(name: str, *, size: int | None = None, image_size: int | None =
         train_x, val_x = resize_images(train_x, image_size), resize_images(val_x, image_size)
     if len(val_y) == 0:
         raise DataError("The validation split came out empty: use more images or a larger validation fraction.")
-    return ImageDataset(name, train_x.contiguous(), train_y.to(torch.int64), val_x.contiguous(), val_y.to(torch.int64),
-                        list(raw.class_names), raw.source, notes)
+    return ImageDataset(
+        name,
+        train_x.contiguous(),
+        train_y.to(torch.int64),
+        val_x.contiguous(),
+        val_y.to(torch.int64),
+        list(raw.class_names),
+        raw.source,
+        notes,
+    )

@@ -74,7 +74,9 @@ def _mask(cls: int, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def _background(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Texture pattern ``(n, 1, S, S)`` in [0, 1] and its two colours ``(n, 3, 1, 1)`` each."""
-    ys, xs = torch.meshgrid(torch.arange(SIZE, dtype=torch.float32), torch.arange(SIZE, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(SIZE, dtype=torch.float32), torch.arange(SIZE, dtype=torch.float32), indexing="ij"
+    )
     kind = torch.randint(0, 4, (n,), generator=g)
     angle = torch.rand(n, generator=g) * math.pi
     freq = 2 * math.pi / (4 + torch.rand(n, generator=g) * 8)  # period 4..12 px
@@ -82,10 +84,13 @@ def _background(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]
     proj = xs * torch.cos(angle)[:, None, None] + ys * torch.sin(angle)[:, None, None]  # (n, S, S)
     stripes = 0.5 + 0.5 * torch.sin(freq[:, None, None] * proj + phase[:, None, None])
     across = xs * -torch.sin(angle)[:, None, None] + ys * torch.cos(angle)[:, None, None]
-    checks = ((torch.sin(freq[:, None, None] * proj + phase[:, None, None]) *
-               torch.sin(freq[:, None, None] * across)) > 0).float()
+    checks = (
+        (torch.sin(freq[:, None, None] * proj + phase[:, None, None]) * torch.sin(freq[:, None, None] * across)) > 0
+    ).float()
     coarse = torch.rand(n, 1, 5, 5, generator=g)
-    noise = torch.nn.functional.interpolate(coarse, size=(SIZE, SIZE), mode="bicubic", align_corners=True)[:, 0].clamp(0, 1)
+    noise = torch.nn.functional.interpolate(coarse, size=(SIZE, SIZE), mode="bicubic", align_corners=True)[:, 0].clamp(
+        0, 1
+    )
     gradient = (proj - proj.amin(dim=(1, 2), keepdim=True)) / (SIZE * 1.5)
     pattern = torch.stack([stripes, checks, noise, gradient.clamp(0, 1)], 1)  # (n, 4, S, S)
     pattern = pattern[torch.arange(n), kind].unsqueeze(1)  # (n, 1, S, S)

@@ -54,8 +54,10 @@ class _CIFAR10(tvd.CIFAR10):
 
 def _where(name: str, root: Path) -> str:
     if name == "cifar10":
-        return (f"put data_batch_1 ... data_batch_5, test_batch and batches.meta (unpacked from "
-                f"cifar-10-python.tar.gz) in {root / 'cifar-10-batches-py'}")
+        return (
+            f"put data_batch_1 ... data_batch_5, test_batch and batches.meta (unpacked from "
+            f"cifar-10-python.tar.gz) in {root / 'cifar-10-batches-py'}"
+        )
     folder = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
     return f"put {', '.join(f + '.gz' for f in MNIST_FILES)} (gzipped or not) in {folder}"
 
@@ -100,7 +102,10 @@ def _present(name: str, root: Path) -> bool:
     """Are the files there (MNIST files gzipped or not)?"""
     if name == "cifar10":
         folder = root / _CIFAR10.base_folder
-        return all((folder / f).is_file() for f, _ in _CIFAR10.train_list + _CIFAR10.test_list + [(_CIFAR10.meta["filename"], "")])
+        return all(
+            (folder / f).is_file()
+            for f, _ in _CIFAR10.train_list + _CIFAR10.test_list + [(_CIFAR10.meta["filename"], "")]
+        )
     raw = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
     return all((raw / f).is_file() or (raw / (f + ".gz")).is_file() for f in MNIST_FILES)
 
@@ -112,15 +117,19 @@ def _load(name: str, req: LoadRequest) -> RawData:
         try:
             _download(name, req.root)
         except Exception as exc:  # noqa: BLE001 - any network/file error gets the same advice
-            raise DataError(f"{name} could not be downloaded (this machine looks offline: "
-                            f"{str(exc).strip().splitlines()[0][:120]}). To use it offline, {_where(name, req.root)}.") from None
+            raise DataError(
+                f"{name} could not be downloaded (this machine looks offline: "
+                f"{str(exc).strip().splitlines()[0][:120]}). To use it offline, {_where(name, req.root)}."
+            ) from None
     try:
         train, test = _open(name, req, True), _open(name, req, False)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or foreign files: say so, never a traceback
-        raise DataError(f"The {name} files in {req.root} could not be read ({exc.__class__.__name__}); "
-                        f"they may be truncated or not the real files: {_where(name, req.root)}.") from None
+        raise DataError(
+            f"The {name} files in {req.root} could not be read ({exc.__class__.__name__}); "
+            f"they may be truncated or not the real files: {_where(name, req.root)}."
+        ) from None
 
     def tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:
         data = ds.data
@@ -142,11 +151,22 @@ def _load(name: str, req: LoadRequest) -> RawData:
 
 
 ENTRIES = {
-    "cifar10": DatasetEntry("CIFAR-10", "60,000 small colour photos in 10 classes (32x32). Needs the files or a download.",
-                            lambda req: _load("cifar10", req), False),
-    "mnist": DatasetEntry("MNIST", "70,000 handwritten digits (28x28 grey). Needs the files or a download.",
-                          lambda req: _load("mnist", req), False),
-    "fashion-mnist": DatasetEntry("Fashion-MNIST", "70,000 clothing images in 10 classes (28x28 grey). Needs the files "
-                                  "or a download.", lambda req: _load("fashion-mnist", req), False),
+    "cifar10": DatasetEntry(
+        "CIFAR-10",
+        "60,000 small colour photos in 10 classes (32x32). Needs the files or a download.",
+        lambda req: _load("cifar10", req),
+        False,
+    ),
+    "mnist": DatasetEntry(
+        "MNIST",
+        "70,000 handwritten digits (28x28 grey). Needs the files or a download.",
+        lambda req: _load("mnist", req),
+        False,
+    ),
+    "fashion-mnist": DatasetEntry(
+        "Fashion-MNIST",
+        "70,000 clothing images in 10 classes (28x28 grey). Needs the files or a download.",
+        lambda req: _load("fashion-mnist", req),
+        False,
+    ),
 }
-

@@ -155,9 +155,12 @@ def outcome(status: str, reason: str, final: dict | None = None) -> tuple[str, s
     acc = final.get("final_val_accuracy")
     if status == "completed":
         secs = final.get("seconds")
-        return "success", (f"Completed {final.get('epochs', '?')} epoch(s)"
-                           + (f": {acc:.1%} validation accuracy" if acc is not None else "")
-                           + (f" in {duration(secs)}" if secs else "") + ".")
+        return "success", (
+            f"Completed {final.get('epochs', '?')} epoch(s)"
+            + (f": {acc:.1%} validation accuracy" if acc is not None else "")
+            + (f" in {duration(secs)}" if secs else "")
+            + "."
+        )
     if status == "stopped":
         return "info", reason or "Stopped on request."
     if status == "queued":
@@ -171,9 +174,26 @@ def outcome(status: str, reason: str, final: dict | None = None) -> tuple[str, s
     return "error", reason or "The run failed; its log has the details."
 
 
-HYPERPARAMETERS = ("model", "dataset", "dataset_size", "image_size", "augment", "val_augment", "optimizer", "lr",
-                   "momentum", "nesterov", "weight_decay", "schedule", "label_smoothing", "batch_size", "epochs",
-                   "seed", "data_seed", "device")
+HYPERPARAMETERS = (
+    "model",
+    "dataset",
+    "dataset_size",
+    "image_size",
+    "augment",
+    "val_augment",
+    "optimizer",
+    "lr",
+    "momentum",
+    "nesterov",
+    "weight_decay",
+    "schedule",
+    "label_smoothing",
+    "batch_size",
+    "epochs",
+    "seed",
+    "data_seed",
+    "device",
+)
 
 
 def short_value(value) -> str:
@@ -210,10 +230,18 @@ def compare_rows(runs: list) -> tuple[list[str], list[list[str]], list[bool]]:
     extra = {
         "status": [r.status for r in runs],
         "val accuracy": [pct(r.final.get("final_val_accuracy", r.progress.get("val_accuracy"))) for r in runs],
-        "val loss": [("" if (v := r.final.get("final_val_loss", r.progress.get("val_loss"))) is None else f"{v:.4f}")
-                     for r in runs],
-        "images/s": [("" if (v := r.final.get("images_per_second") or r.progress.get("images_per_second")) is None
-                      else f"{v:,.0f}") for r in runs],
+        "val loss": [
+            ("" if (v := r.final.get("final_val_loss", r.progress.get("val_loss"))) is None else f"{v:.4f}")
+            for r in runs
+        ],
+        "images/s": [
+            (
+                ""
+                if (v := r.final.get("images_per_second") or r.progress.get("images_per_second")) is None
+                else f"{v:,.0f}"
+            )
+            for r in runs
+        ],
         "seconds": [("" if (v := r.final.get("seconds")) is None else f"{v:.1f}") for r in runs],
     }
     for name, row in extra.items():
@@ -225,8 +253,12 @@ def compare_rows(runs: list) -> tuple[list[str], list[list[str]], list[bool]]:
 
 def confused_pairs(confusion: list[list[int]], class_names: list[str], k: int = 5) -> list[tuple[str, str, int]]:
     """The ``k`` most frequent mistakes: ``(true class, predicted class, count)``, largest first."""
-    pairs = [(class_names[t], class_names[p], n) for t, row in enumerate(confusion) for p, n in enumerate(row)
-             if t != p and n > 0]
+    pairs = [
+        (class_names[t], class_names[p], n)
+        for t, row in enumerate(confusion)
+        for p, n in enumerate(row)
+        if t != p and n > 0
+    ]
     return sorted(pairs, key=lambda x: -x[2])[:k]
 
 

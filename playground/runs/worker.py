@@ -52,8 +52,9 @@ class StopFlag:
 def failure_reason(exc: BaseException) -> str:
     """A sentence for a run that failed with ``exc``."""
     if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return ("The GPU ran out of memory. Lower the batch size, use a smaller model or smaller images, "
-                "and launch again.")
+        return (
+            "The GPU ran out of memory. Lower the batch size, use a smaller model or smaller images, and launch again."
+        )
     if isinstance(exc, MemoryError):
         return "The machine ran out of memory. Use a smaller dataset, smaller images or a smaller batch."
     if isinstance(exc, (DataError, ValueError, FileNotFoundError)):
@@ -64,15 +65,28 @@ def failure_reason(exc: BaseException) -> str:
 def summary(run_dir: Path, status: dict, history: list[dict] | None = None) -> dict:
     """The JSON summary the CLI prints and ``status.json`` keeps under ``final``."""
     last = (history or [{}])[-1] if history else {}
-    return {"run_dir": str(run_dir), "status": status.get("status"), "reason": status.get("reason", ""),
-            "epochs": last.get("epoch", 0), "final_train_loss": last.get("train_loss"),
-            "final_val_loss": last.get("val_loss"), "final_val_accuracy": last.get("val_accuracy"),
-            "images_per_second": status.get("images_per_second_mean"), "seconds": status.get("seconds"),
-            "device": status.get("device_name")}
+    return {
+        "run_dir": str(run_dir),
+        "status": status.get("status"),
+        "reason": status.get("reason", ""),
+        "epochs": last.get("epoch", 0),
+        "final_train_loss": last.get("train_loss"),
+        "final_val_loss": last.get("val_loss"),
+        "final_val_accuracy": last.get("val_accuracy"),
+        "images_per_second": status.get("images_per_second_mean"),
+        "seconds": status.get("seconds"),
+        "device": status.get("device_name"),
+    }
 
 
-def execute_run(run_dir: str | Path, *, on_event: Callable[[dict], None] | None = None,
-                dist: DistContext | None = None, use_queue: bool = True, stop_flag: StopFlag | None = None) -> dict:
+def execute_run(
+    run_dir: str | Path,
+    *,
+    on_event: Callable[[dict], None] | None = None,
+    dist: DistContext | None = None,
+    use_queue: bool = True,
+    stop_flag: StopFlag | None = None,
+) -> dict:
     """Run the training that ``run_dir/config.json`` describes, recording everything; returns the summary."""
     run = Path(run_dir)
     dist = dist or DistContext()
@@ -104,21 +118,49 @@ def execute_run(run_dir: str | Path, *, on_event: Callable[[dict], None] | None 
             writer.write(event)
             if event["type"] == "start":
                 runs.write_json_atomic(run / "dataset.json", {**event["dataset"], "model_input": event["input_shape"]})
-                runs.set_status(run, "running", "", device_name=event["device"], total_steps=event["total_steps"],
-                                params=event["params"], trainable_params=event["trainable_params"])
+                runs.set_status(
+                    run,
+                    "running",
+                    "",
+                    device_name=event["device"],
+                    total_steps=event["total_steps"],
+                    params=event["params"],
+                    trainable_params=event["trainable_params"],
+                )
             elif event["type"] == "epoch":
                 history.append(event)
-                runs.set_status(run, "running", "", **{k: event[k] for k in (
-                    "epoch", "step", "train_loss", "val_loss", "val_accuracy", "images_per_second", "time")})
+                runs.set_status(
+                    run,
+                    "running",
+                    "",
+                    **{
+                        k: event[k]
+                        for k in (
+                            "epoch",
+                            "step",
+                            "train_loss",
+                            "val_loss",
+                            "val_accuracy",
+                            "images_per_second",
+                            "time",
+                        )
+                    },
+                )
             on_event(event)
 
-        result = train(config, data=data, device=device, emit=emit, should_stop=flag,
-                       checkpoint_path=run / "weights.pt", dist=dist)
+        result = train(
+            config, data=data, device=device, emit=emit, should_stop=flag, checkpoint_path=run / "weights.pt", dist=dist
+        )
         if result.epochs >= 1 and result.status in ("completed", "stopped") and dist.is_main:
             ev = evaluate_model(result.model, data.val_x, data.val_y, data.class_names, result.val_inputs)
             runs.write_json_atomic(run / "evaluation.json", ev.to_dict())
-        st = runs.set_status(run, result.status, result.reason, images_per_second_mean=round(result.images_per_second, 1),
-                             seconds=round(result.seconds, 2))
+        st = runs.set_status(
+            run,
+            result.status,
+            result.reason,
+            images_per_second_mean=round(result.images_per_second, 1),
+            seconds=round(result.seconds, 2),
+        )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a status with a sentence
         traceback.print_exc()  # to log.txt
         reason = failure_reason(exc)

@@ -56,7 +56,9 @@ def test_shapes_are_not_solvable_from_colour_or_position_by_a_linear_model():
     """A linear model on the pixels stays near chance: the class is in the shape, not in any pixel."""
     ds = load_dataset("shapes", size=3000, seed=1)
     mean, std = ds.channel_stats()
-    norm = lambda x: ((x.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)).flatten(1)
+    norm = lambda x: (
+        (x.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    ).flatten(1)
     xt, xv = norm(ds.train_x), norm(ds.val_x)
     torch.manual_seed(0)
     linear = torch.nn.Linear(xt.shape[1], 10)
@@ -64,7 +66,7 @@ def test_shapes_are_not_solvable_from_colour_or_position_by_a_linear_model():
     for _ in range(15):
         for i in range(0, len(xt), 128):
             opt.zero_grad()
-            F.cross_entropy(linear(xt[i:i + 128]), ds.train_y[i:i + 128]).backward()
+            F.cross_entropy(linear(xt[i : i + 128]), ds.train_y[i : i + 128]).backward()
             opt.step()
     acc = (linear(xv).argmax(1) == ds.val_y).float().mean().item()
     assert acc < 0.3, f"a linear model reached {acc:.0%}: the shapes leak their class through pixels"

@@ -27,8 +27,9 @@ def write_cifar(root, per_batch=6, test=8, seed=0):
         labels = [int(v) for v in rng.integers(0, 10, n)]
         batches[name] = (data, labels)
         with open(folder / name, "wb") as f:
-            pickle.dump({"batch_label": name, "labels": labels, "data": data,
-                         "filenames": [f"{i}.png" for i in range(n)]}, f)
+            pickle.dump(
+                {"batch_label": name, "labels": labels, "data": data, "filenames": [f"{i}.png" for i in range(n)]}, f
+            )
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     with open(folder / "batches.meta", "wb") as f:
         pickle.dump({"label_names": names, "num_cases_per_batch": per_batch, "num_vis": 3072}, f)
@@ -88,8 +89,9 @@ def test_fashion_mnist_reads_its_own_folder_and_class_names(tmp_path):
     assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
 
 
-@pytest.mark.parametrize("name, where", [
-    ("cifar10", "cifar-10-batches-py"), ("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw")])
+@pytest.mark.parametrize(
+    "name, where", [("cifar10", "cifar-10-batches-py"), ("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw")]
+)
 def test_offline_without_files_says_exactly_where_to_put_which_files(tmp_path, name, where):
     with pytest.raises(DataError) as err:
         load_dataset(name, root=tmp_path, download=False)

@@ -39,8 +39,14 @@ def class_entries(prefix="", n=4, classes=("cats", "dogs")):
 
 def test_a_zip_of_class_folders_becomes_a_split_dataset(tmp_path):
     entries = class_entries("holiday/")  # a wrapper folder, as "compress folder" makes
-    entries.update({"holiday/cats/notes.txt": b"hello", "holiday/readme.md": b"x", "__MACOSX/._x.png": b"junk",
-                    "holiday/dogs/broken.png": b"\x89PNG not really"})
+    entries.update(
+        {
+            "holiday/cats/notes.txt": b"hello",
+            "holiday/readme.md": b"x",
+            "__MACOSX/._x.png": b"junk",
+            "holiday/dogs/broken.png": b"\x89PNG not really",
+        }
+    )
     ds = load_dataset(str(make_zip(tmp_path / "pets.zip", entries)), image_size=16, seed=0)
     assert ds.name == "images" and ds.class_names == ["cats", "dogs"]
     assert ds.train_x.shape[1:] == (3, 16, 16) and len(ds.train_y) + len(ds.val_y) == 8

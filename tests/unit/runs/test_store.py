@@ -21,6 +21,7 @@ from playground.models.zoo import build_model
 def SimpleCNN(num_classes: int, in_channels: int):  # noqa: N802 - reads like the article's class
     return build_model("simplecnn", num_classes=num_classes, in_channels=in_channels)
 
+
 LONG = TrainConfig(dataset="shapes", dataset_size=1000, epochs=100, batch_size=64, device="cpu")
 
 
@@ -44,8 +45,15 @@ def test_a_run_in_process_fills_its_folder(tmp_path):
     summary = execute_run(run, stop_flag=StopFlag())
     assert summary["status"] == "completed" and summary["epochs"] == 2 and 0 <= summary["final_val_accuracy"] <= 1
     names = {p.name for p in run.iterdir()}
-    assert {"config.json", "status.json", "events.jsonl", "process.json", "dataset.json", "weights.pt",
-            "evaluation.json"} <= names
+    assert {
+        "config.json",
+        "status.json",
+        "events.jsonl",
+        "process.json",
+        "dataset.json",
+        "weights.pt",
+        "evaluation.json",
+    } <= names
     assert not [n for n in names if n.endswith(".tmp")]
     status = runs.read_status(run)
     assert status["status"] == "completed" and status["final"]["final_val_accuracy"] == summary["final_val_accuracy"]
@@ -134,9 +142,16 @@ def test_a_run_that_finished_between_two_reads_is_not_called_crashed(tmp_path, m
 
 def test_stop_kills_a_process_that_ignores_sigterm(tmp_path):
     run = runs.create_run(TrainConfig(), tmp_path)
-    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
-                                 "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
-                                stdout=subprocess.PIPE, start_new_session=True)
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, "
+            "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
     assert stubborn.stdout.readline().strip() == b"ready"
     runs._CHILDREN[stubborn.pid] = stubborn
     runs._record_process(run, stubborn.pid)
