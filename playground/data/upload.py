@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from playground.common.images import ImageError, image_types, load_image
 from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
-from playground.common.images import ImageError, load_image
 
 MAX_FILES = 20_000  # entries in a zip / files in a folder
 MAX_TOTAL_BYTES = 500 * 2**20  # uncompressed
@@ -38,7 +38,7 @@ MAX_RATIO = 100  # uncompressed / compressed, per member over 1 MiB
 MAX_UPLOAD_BYTES = 200 * 2**20  # the size of an uploaded zip itself (Streamlit's default limit)
 DEFAULT_IMAGE_SIZE = 32
 MIN_CLASSES, MIN_PER_CLASS = 2, 2
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+IMAGE_EXTENSIONS = {"." + ext for ext in image_types()}  # what playground.common.images decodes
 _SYSTEM = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
 
 
@@ -61,8 +61,10 @@ def _safe_parts(name: str) -> tuple[str, ...]:
     """Split a zip entry name into path parts; DataError if it tries to leave the archive's folder."""
     norm = name.replace("\\", "/")
     if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":") or any(p == ".." for p in norm.split("/")):
-        raise DataError(f"The zip contains the entry {name!r}, which points outside its own folder "
-                        "(path traversal). It was refused: make the zip again from the class folders.")
+        raise DataError(
+            f"The zip contains the entry {name!r}, which points outside its own folder "
+            "(path traversal). It was refused: make the zip again from the class folders."
+        )
     return tuple(p for p in PurePosixPath(norm).parts if p not in ("", "."))
 
 
@@ -83,12 +85,16 @@ def _zip_members(path: Path, tally: _Tally) -> list[tuple[tuple[str, ...], bytes
         parts_of = {info.filename: _safe_parts(info.filename) for info in infos}  # raises on traversal first
         total = sum(info.file_size for info in infos)
         if total > MAX_TOTAL_BYTES:
-            raise DataError(f"{path.name} unpacks to {total / 2**20:.0f} MiB, over the limit of "
-                            f"{MAX_TOTAL_BYTES >> 20} MiB. Use fewer or smaller images.")
+            raise DataError(
+                f"{path.name} unpacks to {total / 2**20:.0f} MiB, over the limit of "
+                f"{MAX_TOTAL_BYTES >> 20} MiB. Use fewer or smaller images."
+            )
         for info in infos:
             if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise DataError(f"{path.name} is refused: {info.filename!r} expands {info.file_size // max(info.compress_size, 1)}"
-                                f" times (a zip bomb?). Images hardly compress; zip real image files.")
+                raise DataError(
+                    f"{path.name} is refused: {info.filename!r} expands {info.file_size // max(info.compress_size, 1)}"
+                    f" times (a zip bomb?). Images hardly compress; zip real image files."
+                )
         out = []
         for info in infos:
             parts = parts_of[info.filename]
@@ -184,12 +190,16 @@ def read_image_folder(path: str | Path, image_size: int | None = None) -> RawDat
     if not names:
         raise DataError(f"Found no usable images in {path.name}. {how} " + " ".join(tally.notes()))
     if len(names) < MIN_CLASSES:
-        raise DataError(f"Found images for only one class ({names[0]!r}): a classifier needs at least "
-                        f"{MIN_CLASSES} class folders. {how}")
+        raise DataError(
+            f"Found images for only one class ({names[0]!r}): a classifier needs at least "
+            f"{MIN_CLASSES} class folders. {how}"
+        )
     small = [n for n in names if len(by_class[n]) < MIN_PER_CLASS]
     if small:
-        raise DataError(f"Class {small[0]!r} has only {len(by_class[small[0]])} image(s); each class needs at least "
-                        f"{MIN_PER_CLASS} (some to train on, some to validate), and 20 or more work far better.")
+        raise DataError(
+            f"Class {small[0]!r} has only {len(by_class[small[0]])} image(s); each class needs at least "
+            f"{MIN_PER_CLASS} (some to train on, some to validate), and 20 or more work far better."
+        )
     xs, ys = [], []
     for c, name in enumerate(names):
         for arr in by_class[name]:
@@ -202,8 +212,13 @@ def read_image_folder(path: str | Path, image_size: int | None = None) -> RawDat
     x = torch.from_numpy(np.stack(xs)).contiguous()  # (N, C, size, size) uint8
     y = torch.tensor(ys, dtype=torch.int64)
     counts = ", ".join(f"{n} ({len(by_class[n])})" for n in names)
-    return RawData(x, y, names, f"Your images from {path.name}: {len(ys)} images in {len(names)} classes: {counts}.",
-                   notes=tally.notes())
+    return RawData(
+        x,
+        y,
+        names,
+        f"Your images from {path.name}: {len(ys)} images in {len(names)} classes: {counts}.",
+        notes=tally.notes(),
+    )
 
 
 def save_upload(data: bytes, folder: str | Path, filename: str = "upload.zip") -> Path:
