@@ -14,6 +14,7 @@ cache of read events) lives under a private key ``_{ns}_{name}``, reached only t
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields, replace
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -72,9 +73,10 @@ def set_value(ns: str, name: str, v: Any) -> None:
     st.session_state[key(ns, name)] = v
 
 
-def drop_widgets(prefix: str) -> None:
-    """Forget every widget whose key starts with ``prefix`` (the rows of a list that changed shape)."""
-    for k in [k for k in st.session_state if str(k).startswith(prefix)]:
+def drop_widgets(prefix: str | re.Pattern) -> None:
+    """Forget every widget whose key starts with ``prefix`` or matches it (the rows of a list that changed shape)."""
+    hit = prefix.match if isinstance(prefix, re.Pattern) else lambda k: k.startswith(prefix)
+    for k in [k for k in st.session_state if hit(str(k))]:
         del st.session_state[k]
 
 
