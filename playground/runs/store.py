@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from playground.common.paths import PROJECT_ROOT as ROOT
+
 STATES = ("queued", "running", "completed", "stopped", "failed", "diverged", "crashed")
 ACTIVE = ("queued", "running")
 QUEUE_POLL_S = 0.5
@@ -133,7 +134,7 @@ def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
     if end < 0:
         return [], offset
     events = []
-    for line in chunk[:end + 1].splitlines():
+    for line in chunk[: end + 1].splitlines():
         try:
             events.append(json.loads(line))
         except ValueError:
@@ -244,7 +245,9 @@ def create_run(config, runs_root: str | Path | None = None) -> Path:
         model = model_label(config.model)
     dataset = Path(config.dataset).stem if config.dataset not in ("images",) else "images"
     while True:
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(Path(str(model)).stem)}-{_slug(dataset)}-{secrets.token_hex(2)}"
+        run_id = (
+            f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(Path(str(model)).stem)}-{_slug(dataset)}-{secrets.token_hex(2)}"
+        )
         path = root / run_id
         try:
             path.mkdir()
@@ -272,8 +275,10 @@ def set_status(run_dir: str | Path, status: str, reason: str | None = None, **ex
     return data
 
 
-CRASH_REASON = ("The run's process (pid {pid}) ended without a word -- killed, out of memory, or the machine "
-                "restarted. Everything it recorded up to then is kept.")
+CRASH_REASON = (
+    "The run's process (pid {pid}) ended without a word -- killed, out of memory, or the machine "
+    "restarted. Everything it recorded up to then is kept."
+)
 
 
 def read_status(run_dir: str | Path) -> dict:
@@ -301,10 +306,30 @@ def run_info(run_dir: str | Path) -> RunInfo:
     """Everything the runs list shows about one run."""
     run = Path(run_dir)
     st = read_status(run)
-    keys = ("epoch", "epochs", "step", "total_steps", "val_accuracy", "train_loss", "val_loss", "images_per_second",
-            "device", "started", "ended", "time")
-    return RunInfo(run.name, run, st.get("status", "crashed"), st.get("reason", ""), float(st.get("created", 0)),
-                   _read_json(run / "config.json", {}) or {}, {k: st[k] for k in keys if k in st}, st.get("final", {}))
+    keys = (
+        "epoch",
+        "epochs",
+        "step",
+        "total_steps",
+        "val_accuracy",
+        "train_loss",
+        "val_loss",
+        "images_per_second",
+        "device",
+        "started",
+        "ended",
+        "time",
+    )
+    return RunInfo(
+        run.name,
+        run,
+        st.get("status", "crashed"),
+        st.get("reason", ""),
+        float(st.get("created", 0)),
+        _read_json(run / "config.json", {}) or {},
+        {k: st[k] for k in keys if k in st},
+        st.get("final", {}),
+    )
 
 
 def list_runs(runs_root: str | Path | None = None) -> list[RunInfo]:
@@ -342,9 +367,15 @@ def launch(config, runs_root: str | Path | None = None, *, env: dict | None = No
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), child_env.get("PYTHONPATH", "")) if p)
     child_env["PLAYGROUND_RUNS_DIR"] = str(run.parent)
     with open(run / "log.txt", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "playground", "train", "--run-dir", str(run)],
-                                cwd=str(ROOT), env=child_env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "playground", "train", "--run-dir", str(run)],
+            cwd=str(ROOT),
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     _CHILDREN[proc.pid] = proc
     _record_process(run, proc.pid)
     return run
@@ -396,8 +427,12 @@ def stop(run_dir: str | Path, grace: float = 10.0) -> str:
             _signal(pid, signal.SIGKILL)
             while pid_alive(pid, ticks):
                 time.sleep(0.05)
-            return set_status(run, "stopped", f"Stopped on request; it did not stop within {grace:g} s, so it was "
-                                              "killed. Metrics up to then are kept.")["status"]
+            return set_status(
+                run,
+                "stopped",
+                f"Stopped on request; it did not stop within {grace:g} s, so it was "
+                "killed. Metrics up to then are kept.",
+            )["status"]
     st = _read_json(run / "status.json", {}) or {}
     if st.get("status") in ACTIVE:
         st = set_status(run, "stopped", "Stopped on request before it started training.")
@@ -454,15 +489,23 @@ def acquire_slot(run: Path, device_key: str, should_stop: Callable[[], bool]) ->
         mine = (float(read_status(run).get("created", 0)), run.name)
         # Earlier queued runs whose device is not known yet (their process is still starting) count as
         # ahead too: first come, first served, however fast each process starts.
-        ahead = [r for r in list_runs(root) if r.status == "queued" and r.id != run.name and (r.created, r.id) < mine
-                 and _read_json(r.path / "status.json", {}).get("device", device_key) == device_key]
+        ahead = [
+            r
+            for r in list_runs(root)
+            if r.status == "queued"
+            and r.id != run.name
+            and (r.created, r.id) < mine
+            and _read_json(r.path / "status.json", {}).get("device", device_key) == device_key
+        ]
         if len(ahead) < slots_per_device():
             slot = _try_slots(root, device_key)
             if slot is not None:
                 return slot
         busy = [r.id for r in list_runs(root) if r.status == "running" and r.progress.get("device") == device_key]
-        note = (f"Waiting for {busy[0] if busy else 'an earlier run'} to finish: one run per device at a time "
-                f"({len(ahead)} queued ahead of this one).")
+        note = (
+            f"Waiting for {busy[0] if busy else 'an earlier run'} to finish: one run per device at a time "
+            f"({len(ahead)} queued ahead of this one)."
+        )
         if note != announced:
             set_status(run, "queued", note, device=device_key)
             announced = note
