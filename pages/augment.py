@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from playground.augment.validate import validate
-from playground.labs.augment import StudioConfig, clamp_config, compact_steps, studio_spec
+from playground.labs.augment import StudioConfig, compact_steps, studio_spec
 from ui import state
 from ui.augment import editor, views
 from ui.router import ensure_routed
@@ -21,8 +21,7 @@ st.caption(
     "and export it as code or JSON. The address bar always holds this setup: copy it to share."
 )
 
-cfg = state.restore(StudioConfig, NS, WIDGETS)
-cfg = state.clamp_once(cfg, NS, WIDGETS, clamp_config)  # a stale or hand-edited link: say what was not usable
+cfg = state.restore(StudioConfig, NS, WIDGETS)  # a stale or hand-edited link is pulled into range, with sentences
 spec, problems = studio_spec(cfg)
 for p in problems:
     st.warning(p)

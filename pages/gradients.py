@@ -26,7 +26,7 @@ pressed = views.controls(cfg)
 cfg = state.read(cfg, NS, WIDGETS)
 state.publish(cfg, NS)
 
-trained = st.session_state.setdefault(f"_{NS}_trained", set())
+trained = state.stash(NS, "trained", set)  # the setups trained in this session: shown again without a click
 key = views.config_key(cfg)
 if pressed:
     trained.add(key)

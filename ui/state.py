@@ -1,18 +1,22 @@
-"""Page state that survives reloads, navigation and sharing.
+"""Page state that survives reloads, navigation and sharing: the one way pages and ``ui`` reach ``st.session_state``.
 
-A page keeps its setup in one dataclass (``playground.common.urlstate`` does the
-string conversions). Widgets are keyed ``f"{ns}_{field}"`` (readable keys,
-design principle 12). On each run ``restore`` fills any missing widget key:
-from the page's last config in this session if there is one (Streamlit drops
-widget state when you visit another page), else from the URL, else from the
-default. ``publish`` stores the current config and writes the URL, so a copy
-of the address bar reproduces the setup.
+A page keeps its setup in one dataclass (``playground.common.urlstate`` does the string
+conversions, ``playground.common.settings`` the ranges). Widgets are keyed ``f"{ns}_{field}"``
+(readable keys), ``ns`` being the page's url path. On each run ``restore`` fills any missing widget
+key: from the page's last config in this session if there is one (Streamlit drops widget state
+when you visit another page), else from the URL, else from the default. ``publish`` stores the
+current config and writes the URL, so a copy of the address bar reproduces the setup.
+
+Everything else a page keeps between runs (a message from a callback, the run it watches, a
+cache of read events) lives under a private key ``_{ns}_{name}``, reached only through
+``recall`` / ``remember`` / ``stash`` / ``take`` here, so no page spells a private key itself.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields, replace
-from typing import Any, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 import streamlit as st
 
@@ -26,19 +30,86 @@ def key(ns: str, name: str) -> str:
     return f"{ns}_{name}"
 
 
+# --------------------------------------------------------------------------- private values
+
+
+def _private(ns: str, name: str) -> str:
+    return f"_{ns}_{name}"
+
+
+def recall(ns: str, name: str, default: Any = None) -> Any:
+    """Page ``ns``'s private value ``name`` (``default`` when it has none)."""
+    return st.session_state.get(_private(ns, name), default)
+
+
+def remember(ns: str, name: str, value: Any) -> None:
+    """Keep ``value`` as page ``ns``'s private value ``name`` for this session."""
+    st.session_state[_private(ns, name)] = value
+
+
+def stash(ns: str, name: str, default: Callable[[], Any]) -> Any:
+    """Page ``ns``'s private value ``name``, created with ``default()`` the first time (a list, a set...)."""
+    k = _private(ns, name)
+    if k not in st.session_state:
+        st.session_state[k] = default()
+    return st.session_state[k]
+
+
+def take(ns: str, name: str, default: Any = None) -> Any:
+    """Remove page ``ns``'s private value ``name`` and return it (``default`` when it had none)."""
+    return st.session_state.pop(_private(ns, name), default)
+
+
+# --------------------------------------------------------------------------- widget values
+
+
+def value(ns: str, name: str, default: Any = None) -> Any:
+    """The current value of widget ``key(ns, name)`` (``default`` before it exists)."""
+    return st.session_state.get(key(ns, name), default)
+
+
+def set_value(ns: str, name: str, v: Any) -> None:
+    """Set widget ``key(ns, name)``: only from a callback, or before the widget is drawn."""
+    st.session_state[key(ns, name)] = v
+
+
+def drop_widgets(prefix: str | re.Pattern) -> None:
+    """Forget every widget whose key starts with ``prefix`` or matches it (the rows of a list that changed shape)."""
+    hit = prefix.match if isinstance(prefix, re.Pattern) else lambda k: k.startswith(prefix)
+    for k in [k for k in st.session_state if hit(str(k))]:
+        del st.session_state[k]
+
+
+# --------------------------------------------------------------------------- the page's config
+
+
+def saved_config(ns: str) -> Any:
+    """The page's config as last stored in this session (None on the first visit)."""
+    return recall(ns, "config")
+
+
+def save_config(cfg: Any, ns: str) -> None:
+    """Store the page's config for this session without touching its widgets."""
+    remember(ns, "config", cfg)
+
+
+def first_visit(ns: str) -> bool:
+    """Has this session not stored a config for page ``ns`` yet (the link is all there is)?"""
+    return saved_config(ns) is None
+
+
 def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
     """The page's config at the start of a run, with widget keys primed in ``st.session_state``.
 
     ``widget_fields``: the fields that are bound to a widget keyed ``key(ns, field)``;
     the others (lists of layers, say) are kept only in the returned config.
     """
-    saved_key = f"_{ns}_config"
-    cfg = st.session_state.get(saved_key)
+    cfg = saved_config(ns)
     if cfg is None:
         cfg, problems = from_query(cls, st.query_params.to_dict())
         for p in problems:
             st.warning(p)
-        st.session_state[saved_key] = cfg
+        save_config(cfg, ns)
     names = widget_fields if widget_fields is not None else {f.name for f in fields(cls)}  # type: ignore[arg-type]
     for name in names:
         k = key(ns, name)
@@ -47,17 +118,36 @@ def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
     return cfg
 
 
+def restore_from(ns: str, read_link: Callable[[Mapping[str, Any]], tuple[Any, list[str]]]) -> None:
+    """On the first visit, store the config ``read_link(query params) -> (config, problems)`` reads from the link.
+
+    For a page whose link is not plain ``urlstate`` (relative to a preset, say); ``restore`` then primes its widgets.
+    """
+    if first_visit(ns):
+        cfg, problems = read_link(st.query_params.to_dict())
+        save_config(cfg, ns)
+        for p in problems:
+            st.warning(p)
+
+
 def read(cfg: C, ns: str, widget_fields: set[str]) -> C:
     """``cfg`` updated with the current values of its widgets."""
     return replace(cfg, **{n: st.session_state[key(ns, n)] for n in widget_fields if key(ns, n) in st.session_state})  # type: ignore[type-var]
 
 
-def publish(cfg: Any, ns: str) -> None:
-    """Remember ``cfg`` for this session and mirror it into the URL."""
-    st.session_state[f"_{ns}_config"] = cfg
-    wanted = to_query(cfg)
-    current = st.query_params.to_dict()
-    if current != wanted:
+def current(ns: str, widget_fields: set[str], default: Callable[[], Any] | None = None) -> Any:
+    """The page's config as its widgets show it now (from a callback: before the script reruns)."""
+    cfg = saved_config(ns)
+    if cfg is None:
+        cfg = default() if default is not None else None
+    return read(cfg, ns, widget_fields) if cfg is not None else None
+
+
+def publish(cfg: Any, ns: str, query: dict[str, str] | None = None) -> None:
+    """Remember ``cfg`` for this session and mirror it into the URL (``query``: instead of ``to_query(cfg)``)."""
+    save_config(cfg, ns)
+    wanted = to_query(cfg) if query is None else query
+    if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
 
@@ -67,7 +157,7 @@ def set_config(cfg: Any, ns: str, widget_fields: set[str]) -> None:
     Call it from a widget's ``on_click`` / ``on_change`` callback: callbacks run
     before the script, so the widget keys can still be written.
     """
-    st.session_state[f"_{ns}_config"] = cfg
+    save_config(cfg, ns)
     for name in widget_fields:
         st.session_state[key(ns, name)] = getattr(cfg, name)
 
@@ -75,15 +165,15 @@ def set_config(cfg: Any, ns: str, widget_fields: set[str]) -> None:
 def clamp_once(cfg: C, ns: str, widget_fields: set[str], clamp) -> C:
     """Once per session, before the widgets are drawn: make a config read from a link usable.
 
-    ``clamp(cfg) -> (cfg, problems)`` fixes values a stale or hand-edited link got wrong; each
-    problem is shown as a warning and the widgets show the fixed values.
+    ``clamp(cfg) -> (cfg, problems)`` fixes what only this server can judge (the runs it holds, its
+    uploads, fields that depend on each other); ranges and choices were already applied when the link
+    was read. Each problem is shown as a warning and the widgets show the fixed values.
     """
-    flag = f"_{ns}_checked"
-    if st.session_state.get(flag):
+    if recall(ns, "checked"):
         return cfg
     cfg, problems = clamp(cfg)
     for p in problems:
         st.warning(p)
     set_config(cfg, ns, widget_fields)
-    st.session_state[flag] = True
+    remember(ns, "checked", True)
     return cfg

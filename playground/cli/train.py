@@ -16,49 +16,18 @@ import argparse
 import json
 from pathlib import Path
 
-from playground.common.device import DEVICE_CHOICES
+from playground.common.settings import add_flags, flag_values
 
 
 def add_parser(sub) -> None:
-    from playground.training.loop import OPTIMIZERS
-    from playground.training.parts import SCHEDULES
+    from playground.training.loop import TrainConfig
 
     p = sub.add_parser(
         "train",
         help="train a model on a dataset; the run is recorded in a run folder",
         description="Train a model on a dataset. Defaults are the tuned preset (SimpleCNN on shapes).",
     )
-    p.add_argument(
-        "--model",
-        default=None,
-        help="a model preset (simplecnn, lenet5, resnet20, ...) or a JSON file: a model spec saved by "
-        'the Architecture Lab, or a transfer-learning setup {"kind": "transfer", ...} '
-        "(default simplecnn)",
-    )
-    p.add_argument(
-        "--dataset",
-        default=None,
-        help="shapes, digits, cifar10, mnist, fashion-mnist, or a folder/.zip of class folders",
-    )
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate (peak rate for one-cycle)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--momentum", type=float)
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument(
-        "--augment",
-        help="training augmentation: a pipeline preset (none, cifar, article-train, ...) or a "
-        "JSON file saved by the Augmentation Studio (default none)",
-    )
-    p.add_argument("--val-augment", help="validation pipeline: a preset or JSON file (default none)")
-    p.add_argument("--dataset-size", type=int, help="samples to generate (shapes) or cap on training images")
-    p.add_argument("--image-size", type=int, help="resize images to this square side")
-    p.add_argument("--data-seed", type=int, help="seed of dataset generation and the train/val split")
-    p.add_argument("--device", choices=DEVICE_CHOICES)
-    p.add_argument("--seed", type=int)
+    add_flags(p, TrainConfig)  # one --flag per TrainConfig field declared with flag=True
     p.add_argument("--runs-dir", help="run store (default $PLAYGROUND_RUNS_DIR or ./runs)")
     p.add_argument("--run-dir", help="run an existing run folder prepared by the app (other options ignored)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
@@ -71,26 +40,7 @@ def config_from_args(args: argparse.Namespace):
     from playground.training.loop import TrainConfig
     from playground.training.models import check_model
 
-    fields = {
-        "model": args.model,
-        "dataset": args.dataset,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "optimizer": args.optimizer,
-        "schedule": args.schedule,
-        "weight_decay": args.weight_decay,
-        "momentum": args.momentum,
-        "label_smoothing": args.label_smoothing,
-        "augment": args.augment,
-        "val_augment": args.val_augment,
-        "dataset_size": args.dataset_size,
-        "image_size": args.image_size,
-        "data_seed": args.data_seed,
-        "device": args.device,
-        "seed": args.seed,
-    }
-    config = TrainConfig(**{k: v for k, v in fields.items() if v is not None})
+    config = TrainConfig(**flag_values(TrainConfig, args))
     if config.dataset not in DATASETS:
         path = Path(config.dataset)
         if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")):

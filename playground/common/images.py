@@ -11,6 +11,7 @@ once on arrival (JPEGs via ``draft`` so the full-size bitmap is never built).
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
@@ -28,6 +29,7 @@ MAX_FILE_BYTES = 50 * 2**20  # 50 MiB: larger than any real photo we expect
 MAX_PIXELS = 60_000_000  # refuse beyond 60 MP: a 10000x10000 PNG bomb is 100 MP
 DEFAULT_MAX_SIDE = 2048  # downscale on arrival so previews stay interactive
 SUPPORTED = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")  # PIL's names of the formats above
 
 
 class ImageError(ValueError):
@@ -61,6 +63,15 @@ class LoadedImage:
     original_size: tuple[int, int]  # (width, height) as stored in the file
     format: str
     notes: list[str]  # e.g. "rotated per EXIF", "downscaled from 4000x3000"
+
+
+@functools.lru_cache(maxsize=1)
+def image_types() -> tuple[str, ...]:
+    """The file extensions (no dot: ``"png"``) of the formats this app decodes, as PIL registers them.
+
+    One list for every uploader and for the image folders of a dataset zip.
+    """
+    return tuple(sorted(ext[1:] for ext, fmt in Image.registered_extensions().items() if fmt in FORMATS))
 
 
 def sample_images() -> list[str]:

@@ -1,30 +1,26 @@
-"""Config dataclasses <-> URL query strings (design principle 4).
+"""Config dataclasses <-> URL query strings.
 
 Every page keeps its setup in one dataclass. ``to_query`` writes the fields
 that differ from their defaults as strings (short, readable links);
 ``from_query`` reads them back, whitelisting the dataclass's own fields and
-coercing each value to the type of its default. A hostile or stale link
-never raises: a value that does not parse is dropped and reported, and the
-default stays. Lists and dicts travel as compact JSON.
+coercing each value to the type of its default, then pulling each into what
+the page offers as the field's ``setting`` declares it (``playground.common.settings``).
+A hostile or stale link never raises: a value that does not parse is dropped and
+reported, and the default stays; one out of range is moved into it, with a sentence.
+Lists and dicts travel as compact JSON.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any, Mapping, TypeVar
+
+from playground.common.settings import default_of, fit_values
 
 C = TypeVar("C")
 
 MAX_VALUE_CHARS = 4000  # a query value longer than this is ignored, not parsed
-
-
-def _default(f) -> Any:
-    if f.default is not MISSING:
-        return f.default
-    if f.default_factory is not MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
-    raise TypeError(f"Field {f.name} needs a default to be used in a URL.")
 
 
 def encode_value(value: Any) -> str:
@@ -71,7 +67,7 @@ def to_query(config: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in fields(config):
         value = getattr(config, f.name)
-        if value != _default(f):
+        if value != default_of(f):
             out[f.name] = encode_value(value)
     return out
 
@@ -91,9 +87,11 @@ def from_query(cls: type[C], params: Mapping[str, Any]) -> tuple[C, list[str]]:
         if isinstance(raw, list):  # st.query_params.to_dict() keeps the last value; be tolerant
             raw = raw[-1] if raw else ""
         try:
-            values[f.name] = decode_value(str(raw), _default(f))
+            values[f.name] = decode_value(str(raw), default_of(f))
         except (ValueError, TypeError) as exc:
             problems.append(f"The link's value for '{f.name}' was ignored ({exc}).")
+    values, more = fit_values(cls, values)
+    problems += more
     try:
         return cls(**values), problems
     except (ValueError, TypeError) as exc:

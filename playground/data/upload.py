@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from playground.common.images import ImageError, image_types, load_image
 from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
-from playground.common.images import ImageError, load_image
 
 MAX_FILES = 20_000  # entries in a zip / files in a folder
 MAX_TOTAL_BYTES = 500 * 2**20  # uncompressed
@@ -38,7 +38,7 @@ MAX_RATIO = 100  # uncompressed / compressed, per member over 1 MiB
 MAX_UPLOAD_BYTES = 200 * 2**20  # the size of an uploaded zip itself (Streamlit's default limit)
 DEFAULT_IMAGE_SIZE = 32
 MIN_CLASSES, MIN_PER_CLASS = 2, 2
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+IMAGE_EXTENSIONS = {"." + ext for ext in image_types()}  # what playground.common.images decodes
 _SYSTEM = {"__macosx", ".ds_store", "thumbs.db", "desktop.ini"}
 
 

@@ -2,7 +2,8 @@
 classic image kernels it applies to a real photo.
 
 The page keeps everything it shows in ``ExplorerConfig``; it round-trips through the URL
-(``playground.common.urlstate``), so a setup is shared as a link. Layers are kept as plain dicts
+(``playground.common.urlstate``), so a setup is shared as a link, and each field's ``setting``
+gives its range (the page's widgets and a link's values keep to it). Layers are kept as plain dicts
 (``spec_to_dict``) so the config stays JSON-friendly; ``layer_specs`` turns them into specs, reporting
 (not raising) anything a hand-edited link got wrong.
 
@@ -15,12 +16,15 @@ that measures how much conv and pooled outputs change when the input shifts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from playground.common.images import sample_images
 from playground.common.registry import Registry
+from playground.common.settings import setting
 from playground.models.arithmetic import (
     ConvSpec,
     LayerError,
@@ -43,20 +47,21 @@ def default_layers() -> list[dict]:
 
 @dataclass
 class ExplorerConfig:
-    """Everything the explorer page shows; every field has a default and a URL form."""
+    """Everything the explorer page shows; every field has a default, a URL form and a range (``setting``)."""
 
-    batch: int = 4
-    channels: int = 3
-    height: int = 32
-    width: int = 32
-    layers: list = field(default_factory=default_layers)
-    window_layer: int = 1  # which layer (1-based) the sliding-window view animates
-    window_height: int = 7  # the sliding-window view uses its own small input so cells stay readable
-    window_width: int = 7
-    image: str = "chelsea.png"
-    kernel: str = "sobel_x"
-    kernel_seed: int = 0
-    max_shift: int = 6
+    batch: int = setting(4, lo=1, hi=4096)
+    channels: int = setting(3, lo=1, hi=2048)
+    height: int = setting(32, lo=1, hi=4096)
+    width: int = setting(32, lo=1, hi=4096)
+    layers: list = setting(factory=default_layers)  # read entry by entry by ``layer_specs``
+    window_layer: int = setting(1, lo=1, hi=MAX_LAYERS, help="which layer (1-based) the sliding-window view animates")
+    # The sliding-window view uses its own small input so cells stay readable.
+    window_height: int = setting(7, lo=1, hi=32)
+    window_width: int = setting(7, lo=1, hi=32)
+    image: str = setting("chelsea.png", choices=lambda: sample_images())
+    kernel: str = setting("sobel_x", choices=lambda: KERNELS.names())
+    kernel_seed: int = setting(0, lo=0, hi=10_000)
+    max_shift: int = setting(6, lo=1, hi=16, help="the largest shift of the translation study, in pixels")
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
@@ -168,6 +173,14 @@ def random_kernel(size=(3, 3), seed=0) -> torch.Tensor:
 def make_kernel(name: str, size: tuple[int, int], seed: int = 0) -> torch.Tensor:
     """Kernel preset ``name`` at ``size`` (fixed 3x3 presets are centred in zeros when larger)."""
     return KERNELS.get(name)(size=tuple(size), seed=seed)
+
+
+def kernel_from_cells(cells) -> torch.Tensor:
+    """A kernel typed into a grid (rows of numbers, NaN where a cell is empty) as a ``(kh, kw)`` float tensor.
+
+    An emptied cell counts as 0 rather than poisoning the whole feature map with NaN.
+    """
+    return torch.nan_to_num(torch.as_tensor(np.asarray(cells, dtype="float32")), nan=0.0)
 
 
 # --------------------------------------------------------------------------- applying

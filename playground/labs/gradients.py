@@ -16,74 +16,61 @@ shows the opposite pathology (exploding early gradients), also worth seeing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from playground.common import settings
+from playground.common.settings import setting
+
 DEPTHS = tuple(6 * n + 2 for n in range(1, 10))  # 8, 14, ..., 56
 # Digits by default: at depth 32 the residual net's loss falls from 2.3 to about 0.5 within 60 steps while the
 # plain twin's stays at 2.3 (ln 10, chance), so the loss curves tell the same story as the gradient norms. On
 # shapes neither network learns much in so few steps, but the gradient norms differ just as much.
 STUDY_DATASETS = ("digits", "shapes")
-# What the page offers (its sliders); a shared link is pulled back onto these by clamp_config.
+# What the page offers (its sliders); a shared link is pulled back onto these.
 LRS = (0.01, 0.02, 0.05, 0.1, 0.2)
 STEP_CHOICES = (10, 20, 30, 40, 60, 80, 100, 150, 200)
 
 
 @dataclass
 class GradFlowConfig:
-    """One plain-vs-residual experiment (the page's config object)."""
+    """One plain-vs-residual experiment (the page's config object); each field's ``setting`` says what runs
+    (``validate``) and what the page offers (``page_choices``: its sliders; a link is pulled onto them)."""
 
-    depth: int = 32
-    steps: int = 60
-    batch_size: int = 32
-    lr: float = 0.05
-    batch_norm: bool = False
-    record_steps: list = field(default_factory=lambda: [0, 30, 59])
-    samples: int = 1024  # training images drawn from the dataset
-    seed: int = 0
-    dataset: str = "digits"  # one of STUDY_DATASETS
+    depth: int = setting(32, choices=DEPTHS, explain="Depth {value} is not 6n+2; choose one of {choices}.")
+    steps: int = setting(60, lo=1, hi=500, page_choices=STEP_CHOICES, label="the number of training steps")
+    batch_size: int = setting(32, lo=1, hi=512, label="the batch size")
+    lr: float = setting(0.05, lo=0.0, lo_open=True, hi=10.0, page_choices=LRS, label="the learning rate")
+    batch_norm: bool = setting(False)
+    record_steps: list = setting(factory=lambda: [0, 30, 59], help="the steps whose gradients are kept (at most 5)")
+    samples: int = setting(1024, lo=32, hi=10_000, label="the number of training images")  # drawn from the dataset
+    seed: int = setting(0, page_lo=0, page_hi=2**31 - 1, reset=True)
+    dataset: str = setting("digits", choices=STUDY_DATASETS)
 
     def validate(self) -> None:
-        if self.dataset not in STUDY_DATASETS:
-            raise ValueError(f"Unknown dataset {self.dataset!r}; choose one of {', '.join(STUDY_DATASETS)}.")
-        if self.depth not in DEPTHS:
-            raise ValueError(f"Depth {self.depth} is not 6n+2; choose one of {', '.join(map(str, DEPTHS))}.")
-        if not 1 <= self.steps <= 500:
-            raise ValueError("Train for between 1 and 500 steps.")
-        if not 1 <= self.batch_size <= 512:
-            raise ValueError("The batch size must be between 1 and 512.")
-        if not 0 < self.lr <= 10:
-            raise ValueError("The learning rate must be above 0 and at most 10.")
-        if not 32 <= self.samples <= 10_000:
-            raise ValueError("Use between 32 and 10,000 training images.")
+        """Raise ValueError with a sentence for the first setting a study cannot run with."""
+        settings.validate(self)
         bad = [s for s in self.record_steps if not 0 <= int(s) < self.steps]
         if bad:
             raise ValueError(f"Steps {bad} are outside the run (0 to {self.steps - 1}).")
 
 
 def clamp_config(cfg: GradFlowConfig) -> tuple[GradFlowConfig, list[str]]:
-    """A link's values pulled back to what the page offers, with a sentence for each change."""
-    changes: dict = {}
-    if cfg.depth not in DEPTHS:
-        changes["depth"] = min(DEPTHS, key=lambda d: abs(d - cfg.depth))
-    if cfg.dataset not in STUDY_DATASETS:
-        changes["dataset"] = GradFlowConfig.dataset
-    if cfg.steps not in STEP_CHOICES:
-        changes["steps"] = min(STEP_CHOICES, key=lambda s: abs(s - cfg.steps))
-    if cfg.lr not in LRS:
-        changes["lr"] = min(LRS, key=lambda v: abs(v - cfg.lr))
-    steps = changes.get("steps", cfg.steps)
-    good = sorted({int(s) for s in cfg.record_steps if isinstance(s, int) and 0 <= s < steps})[:5]
+    """A link's values pulled back to what the page offers, with a sentence for each change.
+
+    The fields' settings do the ranges and choices; the recorded steps depend on ``steps``.
+    """
+    cfg, problems = settings.fit(cfg)
+    good = sorted({int(s) for s in cfg.record_steps if isinstance(s, int) and 0 <= s < cfg.steps})[:5]
     if good != list(cfg.record_steps):
-        changes["record_steps"] = good or [0, steps // 2, steps - 1]
-    if not 0 <= cfg.seed <= 2**31 - 1:
-        changes["seed"] = 0
-    problems = [f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}." for k, v in changes.items()]
-    return replace(cfg, **changes), problems
+        new = good or [0, cfg.steps // 2, cfg.steps - 1]
+        problems.append(f"The link's record_steps = {cfg.record_steps!r} is not available; using {new!r}.")
+        cfg = replace(cfg, record_steps=new)
+    return cfg, problems
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The Training page's setup logic, without streamlit: safe links, the dataset overview, pre-flight checks.
 
 The page keeps its setup in one ``TrainConfig`` mirrored into the URL. A link is untrusted:
-``clamp_config`` keeps only values the page itself could have produced (registered datasets,
-model and pipeline presets, files in this server's uploads folder) and says what it dropped.
+``clamp_config`` keeps only values the page itself could have produced (the ranges and choices
+``TrainConfig``'s settings declare, model and pipeline presets, files in this server's uploads
+folder) and says what it dropped.
 ``overview`` loads the dataset once for the page (sizes, classes, a few samples per class);
 ``preflight`` says, before launching, what the model will receive, its size and cost, and
 every reason the run could not work -- the same checks the run itself would fail on.
@@ -14,8 +15,9 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from playground.common.settings import fit
 from playground.runs import store as runs
-from playground.training.loop import TrainConfig, max_epochs
+from playground.training.loop import TrainConfig
 
 SMALL_INPUT_PIXELS = 64 * 64  # above this a CPU run gets the "large inputs are slow" warning
 
@@ -34,19 +36,23 @@ def _uploaded(value, uploads: Path) -> bool:
 
 
 def clamp_config(cfg: TrainConfig, uploads: Path) -> tuple[TrainConfig, list[str]]:
-    """``cfg`` with every value the page could not have produced reset to its default, and why."""
+    """``cfg`` with every value the page could not have produced reset to its default, and why.
+
+    Ranges and choices come from ``TrainConfig``'s field settings (``settings.fit``); what is left
+    here depends on this server: files must be uploads in its ``uploads`` folder.
+    """
     from playground.augment.pipelines import PIPELINES
-    from playground.data.datasets import DATASETS
     from playground.models.zoo import MODELS
 
-    default, problems, changes = TrainConfig(), [], {}
+    cfg, problems = fit(cfg)
+    default, changes = TrainConfig(), {}
 
     def reset(name: str, why: str) -> None:
         changes[name] = getattr(default, name)
-        problems.append(f"The link's {name} ({str(getattr(cfg, name))[:60]}) {why}; using {getattr(default, name)!r}.")
+        problems.append(
+            f"The link's {name} = {str(getattr(cfg, name))[:60]!r} {why}; using {getattr(default, name)!r}."
+        )
 
-    if cfg.dataset not in DATASETS:
-        reset("dataset", "is not a dataset here")
     if cfg.data_path and not _uploaded(cfg.data_path, uploads):
         reset("data_path", "is not an upload on this server")
     if not (isinstance(cfg.model, str) and (cfg.model in MODELS or _uploaded(cfg.model, uploads))):
@@ -55,27 +61,6 @@ def clamp_config(cfg: TrainConfig, uploads: Path) -> tuple[TrainConfig, list[str
         value = getattr(cfg, name)
         if not (isinstance(value, str) and (value in PIPELINES or _uploaded(value, uploads))):
             reset(name, "is not a pipeline preset or an uploaded pipeline")
-    checks = {
-        "epochs": 1 <= cfg.epochs <= max_epochs(),
-        "batch_size": 1 <= cfg.batch_size <= 8192,
-        "lr": 0 < cfg.lr <= 10,
-        "momentum": 0 <= cfg.momentum < 1,
-        "weight_decay": 0 <= cfg.weight_decay <= 1,
-        "label_smoothing": 0 <= cfg.label_smoothing < 1,
-        "val_fraction": 0.05 <= cfg.val_fraction <= 0.5,
-        "dataset_size": 0 <= cfg.dataset_size <= 60_000,
-        "image_size": cfg.image_size == 0 or 8 <= cfg.image_size <= 128,
-    }
-    for name, ok in checks.items():
-        if not ok:
-            reset(name, "is out of range")
-    from playground.common.device import DEVICE_CHOICES
-    from playground.training.loop import OPTIMIZERS
-    from playground.training.parts import SCHEDULES
-
-    for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICE_CHOICES)):
-        if getattr(cfg, name) not in choices:
-            reset(name, "is not one of the choices")
     return replace(cfg, **changes), problems
 
 

@@ -4,7 +4,7 @@
 an ``emit(event_dict)`` callback -- it never prints and never touches streamlit;
 ``playground.runs`` turns the events into a run folder and the CLI into lines.
 
-Fast on whatever device is there (design principle 9): the device is chosen once
+Fast on whatever device is there: the device is chosen once
 (``pick_device``) and passed in; the whole dataset is moved to it once as uint8;
 a batch is one index into that tensor, augmented in one call when a batch
 augmenter is given (per sample on the CPU otherwise), converted to float,
@@ -38,7 +38,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from playground.common.device import pick_device
+from playground.common import settings
+from playground.common.device import DEVICE_CHOICES, pick_device
+from playground.common.settings import setting
 from playground.data.datasets import ImageDataset, load_dataset
 from playground.training import distributed as dist_util
 from playground.training.distributed import DistContext
@@ -78,32 +80,117 @@ class TrainConfig:
 
     The defaults are the tuned preset: the article's SimpleCNN on ``shapes`` reaches 90%
     validation accuracy within a minute on a 2-core CPU (bench/bench_train.py measures it).
+    Each field's ``setting`` says what a run accepts (``validate``), what the Training page offers
+    (``page_*``: its widgets' ranges; a link is pulled back to the default outside them) and which
+    fields are ``python -m playground train`` flags.
     """
 
-    model: Any = "simplecnn"  # a zoo preset, a model spec (dict, JSON, file) or a transfer dict (train_models)
-    dataset: str = "shapes"  # a name in playground.data.datasets.DATASETS, or a folder/zip of class folders
-    dataset_size: int = 0  # samples to generate (shapes) or a cap on training images; 0 = the dataset's default
-    image_size: int = 0  # resize images to this square side; 0 = the dataset's own size
-    data_path: str = ""  # folder or zip for the "images" dataset
-    val_fraction: float = 0.2  # for datasets without an official test split
-    data_seed: int = 0  # generation and split; separate from ``seed`` so runs on the same data can differ
-    augment: Any = "none"  # training pipeline: a pipeline name, spec dict or path
-    val_augment: Any = "none"  # validation pipeline
-    optimizer: str = "sgd"
-    lr: float = 0.4
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"
-    label_smoothing: float = 0.1
-    batch_size: int = 128
-    epochs: int = 5
-    seed: int = 0
-    device: str = "auto"
-    channels_last: bool = True
-    amp: bool = True  # bf16 autocast on CUDA (ignored elsewhere)
-    normalize: bool = True  # standardise inputs with the training set's per-channel mean/std
-    log_every: int = 0  # steps between step events; 0 picks about 400 events per run
+    model: Any = setting(  # a zoo preset, a model spec (dict, JSON, file) or a transfer dict (train_models)
+        "simplecnn",
+        flag=True,
+        help="a model preset (simplecnn, lenet5, resnet20, ...) or a JSON file: a model spec saved by the "
+        'Architecture Lab, or a transfer-learning setup {"kind": "transfer", ...}',
+    )
+    dataset: str = setting(  # a name in DATASETS, or (from the CLI) a folder/zip of class folders
+        "shapes",
+        page_choices=lambda: _dataset_names(),
+        reset=True,
+        flag=True,
+        help="shapes, digits, cifar10, mnist, fashion-mnist, or a folder/.zip of class folders",
+    )
+    dataset_size: int = setting(  # 0 = the dataset's default
+        0,
+        lo=0,
+        page_hi=60_000,
+        step=500,
+        reset=True,
+        flag=True,
+        label="the dataset size",
+        help="samples to generate (shapes) or cap on training images",
+    )
+    image_size: int = setting(  # 0 = the dataset's own size
+        0,
+        lo=0,
+        page_hi=128,
+        step=8,
+        reset=True,
+        flag=True,
+        label="the image size",
+        help="resize images to this square side",
+    )
+    data_path: str = setting("", help="folder or zip for the 'images' dataset")
+    val_fraction: float = setting(  # for datasets without an official test split
+        0.2,
+        lo=0.0,
+        lo_open=True,
+        hi=1.0,
+        hi_open=True,
+        page_lo=0.05,
+        page_hi=0.5,
+        step=0.05,
+        reset=True,
+        label="the validation fraction",
+    )
+    data_seed: int = setting(  # separate from ``seed`` so runs on the same data can differ
+        0,
+        page_lo=0,
+        page_hi=2**31 - 1,
+        reset=True,
+        flag=True,
+        help="seed of dataset generation and the train/val split",
+    )
+    augment: Any = setting(
+        "none",
+        flag=True,
+        help="training augmentation: a pipeline preset (none, cifar, article-train, ...) or a JSON file saved by "
+        "the Augmentation Studio",
+    )
+    val_augment: Any = setting("none", flag=True, help="validation pipeline: a preset or JSON file")
+    optimizer: str = setting("sgd", choices=OPTIMIZERS, reset=True, flag=True, help="the optimizer")
+    lr: float = setting(
+        0.4,
+        lo=0.0,
+        lo_open=True,
+        hi=1e6,
+        page_lo=1e-6,
+        page_hi=10.0,
+        step=0.01,
+        reset=True,
+        flag=True,
+        explain="The learning rate must be a positive number, not {value}.",
+        help="learning rate (peak rate for one-cycle)",
+    )
+    momentum: float = setting(
+        0.9, lo=0.0, hi=1.0, hi_open=True, page_hi=0.99, step=0.05, reset=True, flag=True, help="SGD momentum"
+    )
+    nesterov: bool = setting(True, help="Nesterov momentum (SGD)")
+    weight_decay: float = setting(5e-4, lo=0.0, hi=1.0, step=1e-4, reset=True, flag=True, help="weight decay")
+    schedule: str = setting("onecycle", choices=SCHEDULES, reset=True, flag=True, help="learning-rate schedule")
+    label_smoothing: float = setting(
+        0.1, lo=0.0, hi=1.0, hi_open=True, page_hi=0.5, step=0.05, reset=True, flag=True, help="label smoothing"
+    )
+    batch_size: int = setting(
+        128, lo=1, hi=8192, step=32, reset=True, flag=True, label="the batch size", help="images per step"
+    )
+    epochs: int = setting(
+        5,
+        lo=1,
+        hi=max_epochs,
+        reset=True,
+        flag=True,
+        explain="Epochs must be between 1 and {hi} on this server, not {value}.",
+        help="passes over the training set",
+    )
+    seed: int = setting(
+        0, page_lo=0, page_hi=2**31 - 1, reset=True, flag=True, help="seed of the initial weights and the batch order"
+    )
+    device: str = setting(
+        "auto", choices=DEVICE_CHOICES, reset=True, flag=True, help="auto: CUDA, then Apple MPS, then the CPU"
+    )
+    channels_last: bool = setting(True)
+    amp: bool = setting(True, help="bf16 autocast on CUDA (ignored elsewhere)")
+    normalize: bool = setting(True, help="standardise inputs with the training set's per-channel mean/std")
+    log_every: int = setting(0, lo=0, help="steps between step events; 0 picks about 400 events per run")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,26 +203,13 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a sentence for the first bad field (checked before anything runs)."""
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}. Choose one of: {', '.join(OPTIMIZERS)}.")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"Unknown schedule {self.schedule!r}. Choose one of: {', '.join(SCHEDULES)}.")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and 0 < self.lr <= 1e6):
-            raise ValueError(f"The learning rate must be a positive number, not {self.lr}.")
-        if not 1 <= self.epochs <= max_epochs():
-            raise ValueError(f"Epochs must be between 1 and {max_epochs()} on this server, not {self.epochs}.")
-        if not 1 <= self.batch_size <= 8192:
-            raise ValueError(f"The batch size must be between 1 and 8192, not {self.batch_size}.")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"Momentum must be in [0, 1), not {self.momentum}.")
-        if not 0 <= self.weight_decay <= 1:
-            raise ValueError(f"Weight decay must be between 0 and 1, not {self.weight_decay}.")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"Label smoothing must be in [0, 1), not {self.label_smoothing}.")
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"The validation fraction must be between 0 and 1, not {self.val_fraction}.")
-        if self.dataset_size < 0 or self.image_size < 0:
-            raise ValueError("The dataset size and image size must be 0 (the default) or positive.")
+        settings.validate(self)
+
+
+def _dataset_names() -> list[str]:
+    from playground.data.datasets import DATASETS
+
+    return DATASETS.names()
 
 
 def load_data(config: TrainConfig) -> ImageDataset:

@@ -43,7 +43,7 @@ def step_labels(at) -> list[str]:
     return [
         cb.label
         for cb in at.checkbox
-        if cb.key and cb.key.startswith("aug_s") and cb.key.endswith("_on") and cb.key.count("_") == 2
+        if cb.key and cb.key.startswith("augment_s") and cb.key.endswith("_on") and cb.key.count("_") == 2
     ]
 
 
@@ -68,11 +68,11 @@ def test_opens_with_the_article_pipeline_and_a_grid_of_16(app_page):
 
 def test_upload_a_photo_then_a_corrupt_file(app_page):
     at = app_page(PAGE)
-    at.file_uploader(key="aug_upload").upload("green.png", png(), "image/png").run()
+    at.file_uploader(key="augment_upload").upload("green.png", png(), "image/png").run()
     assert not at.exception and not errors(at)
     assert any(c.startswith("Original · green.png · 200x150") for c in captions(at))
     assert len(grid_captions(at)) == 16
-    at.file_uploader(key="aug_upload").upload("report.jpg", b"%PDF-1.4\n1 0 obj << >> endobj\n", "image/jpeg").run()
+    at.file_uploader(key="augment_upload").upload("report.jpg", b"%PDF-1.4\n1 0 obj << >> endobj\n", "image/jpeg").run()
     assert not at.exception
     assert errors(at) == [
         "report.jpg is not an image this app can read. Choose a JPEG, PNG, WebP, BMP, GIF or TIFF file."
@@ -82,7 +82,7 @@ def test_upload_a_photo_then_a_corrupt_file(app_page):
 
 def test_huge_upload_is_downscaled_once_and_says_so(app_page):
     at = app_page(PAGE)
-    at.file_uploader(key="aug_upload").upload("wide.png", png(3000, 1000), "image/png").run()
+    at.file_uploader(key="augment_upload").upload("wide.png", png(3000, 1000), "image/png").run()
     assert any(c.startswith("Original · wide.png · 1024x341") for c in captions(at))
     notes = " ".join(c.value for c in at.caption)
     assert "downscaled once from 3000x1000 to 1024x341" in notes and "exactly what the pipeline produces" in notes
@@ -90,51 +90,51 @@ def test_huge_upload_is_downscaled_once_and_says_so(app_page):
 
 def test_seed_and_new_draw_change_the_grid_and_the_link(app_page):
     at = app_page(PAGE)
-    at.number_input(key="aug_seed").set_value(40).run()
+    at.number_input(key="augment_seed").set_value(40).run()
     assert grid_captions(at)[0] == "#1 · seed 40" and at.query_params["seed"] == "40"
-    at.button(key="aug_new_draw").click().run()
-    assert at.number_input(key="aug_seed").value != 40
-    assert grid_captions(at)[0] == f"#1 · seed {at.number_input(key='aug_seed').value}"
+    at.button(key="augment_new_draw").click().run()
+    assert at.number_input(key="augment_seed").value != 40
+    assert grid_captions(at)[0] == f"#1 · seed {at.number_input(key='augment_seed').value}"
 
 
 def test_add_move_toggle_and_remove_steps(app_page):
     at = app_page(PAGE)
-    at.selectbox(key="aug_preset").set_value("cifar").run()
+    at.selectbox(key="augment_preset").set_value("cifar").run()
     assert step_labels(at) == ["RandomCrop", "RandomHorizontalFlip", "ToTensor", "Normalize"]
-    assert at.selectbox(key="aug_max_side").value == 48  # CIFAR works on photos shrunk to about its scale
+    assert at.selectbox(key="augment_max_side").value == 48  # CIFAR works on photos shrunk to about its scale
     assert [m.value for m in at.metric][0] == "3x32x32"
-    at.selectbox(key="aug_add_choice").set_value("GaussianBlur").run()
-    at.button(key="aug_add").click().run()
+    at.selectbox(key="augment_add_choice").set_value("GaussianBlur").run()
+    at.button(key="augment_add").click().run()
     assert step_labels(at)[-1] == "GaussianBlur"
-    at.button(key="aug_up_4").click().run()
-    at.button(key="aug_up_3").click().run()
+    at.button(key="augment_up_4").click().run()
+    at.button(key="augment_up_3").click().run()
     assert step_labels(at) == ["RandomCrop", "RandomHorizontalFlip", "GaussianBlur", "ToTensor", "Normalize"]
-    at.checkbox(key="aug_s1_on").uncheck().run()
+    at.checkbox(key="augment_s1_on").uncheck().run()
     assert any("~~`RandomHorizontalFlip()`~~ (off)" in c.value for c in at.caption)
     assert json.loads(at.query_params["steps"])[1]["enabled"] is False
-    at.button(key="aug_remove_2").click().run()
+    at.button(key="augment_remove_2").click().run()
     assert step_labels(at) == ["RandomCrop", "RandomHorizontalFlip", "ToTensor", "Normalize"]
     assert not at.exception and not errors(at)
 
 
 def test_parameter_widgets_change_the_pipeline(app_page):
     at = app_page(PAGE)
-    at.number_input(key="aug_s0_size_h").set_value(96).run()  # RandomResizedCrop size
+    at.number_input(key="augment_s0_size_h").set_value(96).run()  # RandomResizedCrop size
     assert [m.value for m in at.metric][0] == "3x96x96"
-    at.slider(key="aug_s7_p").set_value(1.0).run()  # RandomErasing always
+    at.slider(key="augment_s7_p").set_value(1.0).run()  # RandomErasing always
     assert any("RandomErasing(p=1.0)" in c.value for c in at.caption)
-    at.text_input(key="aug_s6_mean").input("0.5, 0.5").run()  # Normalize mean of the wrong length
+    at.text_input(key="augment_s6_mean").input("0.5, 0.5").run()  # Normalize mean of the wrong length
     assert not at.exception
     assert any("mean has 2 values but the image has 3 channels here" in e for e in errors(at))
     assert not grid_captions(at)  # no grid until it is fixed, and a sentence saying so
     assert any("Fix the pipeline" in i.value for i in at.info)
-    at.text_input(key="aug_s6_mean").input("0.5, 0.5, zero").run()
+    at.text_input(key="augment_s6_mean").input("0.5, 0.5, zero").run()
     assert any("is not a list of numbers" in e for e in errors(at))
 
 
 def test_normalize_before_to_tensor_is_explained_not_a_traceback(app_page):
     at = app_page(PAGE)
-    at.button(key="aug_up_6").click().run()  # Normalize above ToTensor
+    at.button(key="augment_up_6").click().run()  # Normalize above ToTensor
     assert not at.exception
     assert any("Step 6 (Normalize): it comes before the image is a float tensor" in e for e in errors(at))
     assert not grid_captions(at)
@@ -142,7 +142,7 @@ def test_normalize_before_to_tensor_is_explained_not_a_traceback(app_page):
 
 def test_step_through_ends_at_the_followed_sample(app_page):
     at = app_page(PAGE)
-    at.number_input(key="aug_inspect").set_value(3).run()
+    at.number_input(key="augment_inspect").set_value(3).run()
     labels = [m.value for m in at.markdown if m.value.startswith("**Step") or m.value == "**Original**"]
     assert labels[0] == "**Original**" and labels[-1] == "**Step 8 (RandomErasing)**" and len(labels) == 9
     shapes = [c for c in captions(at) if c.startswith("[")]
@@ -152,7 +152,7 @@ def test_step_through_ends_at_the_followed_sample(app_page):
 
 def test_mixup_on_a_batch_shows_mixed_labels(app_page):
     at = app_page(PAGE)
-    at.button(key="aug_add_mixup").click().run()
+    at.button(key="augment_add_mixup").click().run()
     assert step_labels(at)[-1] == "MixUp" and not at.exception and not errors(at)
     mixed = [c for c in captions(at) if " + " in c]
     assert len(mixed) == 16 and all(any(s in c for s in ("chelsea", "coffee", "astronaut", "rocket")) for c in mixed)
@@ -174,8 +174,10 @@ def test_link_round_trip_and_a_hostile_link(app_page):
 
 def test_json_upload_replaces_the_pipeline_and_bad_json_is_explained(app_page):
     at = app_page(PAGE)
-    at.file_uploader(key="aug_json_upload").upload("p.json", to_json("cifar").encode(), "application/json").run()
+    at.file_uploader(key="augment_json_upload").upload("p.json", to_json("cifar").encode(), "application/json").run()
     assert step_labels(at) == ["RandomCrop", "RandomHorizontalFlip", "ToTensor", "Normalize"]
-    at.file_uploader(key="aug_json_upload").upload("q.json", b'{"steps": [{"name": "Warp"}]}', "application/json").run()
+    at.file_uploader(key="augment_json_upload").upload(
+        "q.json", b'{"steps": [{"name": "Warp"}]}', "application/json"
+    ).run()
     assert any("q.json is not a usable pipeline" in e and "Unknown transform 'Warp'" in e for e in errors(at))
     assert step_labels(at)[0] == "RandomCrop"  # the previous pipeline stays

@@ -83,3 +83,14 @@ def test_image_tab_filters_a_photo_and_survives_a_corrupt_upload(app_page):
     Image.new("RGB", (80, 60), (200, 30, 30)).save(buf, "PNG")
     at.file_uploader(key="conv_upload").upload("red.png", buf.getvalue(), "image/png").run()
     assert not at.exception and not at.error
+
+
+def test_a_link_beyond_a_widgets_range_is_pulled_into_it_and_said(app_page):
+    at = app_page(PAGE, query={"batch": "99999", "kernel": "nope", "max_shift": "0"})
+    assert not at.exception
+    assert at.number_input(key="conv_batch").value == 4096 and at.number_input(key="conv_max_shift").value == 1
+    assert at.selectbox(key="conv_kernel").value == "sobel_x"
+    warnings = " ".join(w.value for w in at.warning)
+    assert (
+        "batch = 99999 is not available (between 1 and 4096); using 4096" in warnings and "kernel = 'nope'" in warnings
+    )

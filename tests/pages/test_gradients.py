@@ -23,7 +23,7 @@ def test_opens_explained_and_untrained_then_trains_both_networks(app_page):
     assert "depth 14" in at.info[0].value and not charts(at)
     text = " ".join(m.value for m in at.markdown)
     assert "F(x) + x" in text and "F'(x) + 1" in text and "vanishing gradient" in text
-    at.button(key="gf_train").click().run()
+    at.button(key="gradients_train").click().run()
     assert not at.exception
     m = metrics(at)
     assert set(m) == {
@@ -47,26 +47,26 @@ def test_opens_explained_and_untrained_then_trains_both_networks(app_page):
 
 def test_results_are_cached_per_setup_and_the_link_holds_it(app_page):
     at = app_page(PAGE, query={"depth": "8", "steps": "10", "record_steps": "[0,9]", "lr": "0.1"})
-    at.button(key="gf_train").click().run()
+    at.button(key="gradients_train").click().run()
     first = metrics(at)
     t0 = time.perf_counter()
     at.run()
     assert time.perf_counter() - t0 < 3 and metrics(at) == first  # a rerun shows the cached study
     assert {k: at.query_params[k] for k in ("depth", "steps", "lr")} == {"depth": "8", "steps": "10", "lr": "0.1"}
-    at.toggle(key="gf_batch_norm").set_value(True).run()
+    at.toggle(key="gradients_batch_norm").set_value(True).run()
     assert not charts(at) and "Press **Train both networks**" in at.info[0].value  # another setup: train again
     assert "With batch normalisation on" in " ".join(m.value for m in at.markdown)
-    at.button(key="gf_train").click().run()
+    at.button(key="gradients_train").click().run()
     assert not at.exception and len(charts(at)) == 2 and metrics(at) != first
     assert at.query_params["batch_norm"] == "1"
 
 
 def test_fewer_steps_drop_recorded_steps_outside_the_run(app_page):
     at = app_page(PAGE)
-    assert at.multiselect(key="gf_record_steps").value == [0, 30, 59]
-    at.select_slider(key="gf_steps").set_value(20).run()
+    assert at.multiselect(key="gradients_record_steps").value == [0, 30, 59]
+    at.select_slider(key="gradients_steps").set_value(20).run()
     assert not at.exception
-    assert at.multiselect(key="gf_record_steps").value == [0, 19]
+    assert at.multiselect(key="gradients_record_steps").value == [0, 19]
 
 
 def test_a_hostile_link_is_pulled_back_with_sentences(app_page):
@@ -76,8 +76,10 @@ def test_a_hostile_link_is_pulled_back_with_sentences(app_page):
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "depth = 30" in warnings and "dataset = 'imagenet'" in warnings and "lr = 99.0" in warnings
-    assert at.select_slider(key="gf_depth").value == 32 and at.select_slider(key="gf_steps").value == 10
-    assert at.radio(key="gf_dataset").value == "digits" and at.multiselect(key="gf_record_steps").value == [0]
+    assert at.select_slider(key="gradients_depth").value == 32 and at.select_slider(key="gradients_steps").value == 10
+    assert at.radio(key="gradients_dataset").value == "digits" and at.multiselect(
+        key="gradients_record_steps"
+    ).value == [0]
 
 
 def test_a_gradient_that_underflows_to_zero_is_explained(app_page, monkeypatch):
@@ -96,7 +98,7 @@ def test_a_gradient_that_underflows_to_zero_is_explained(app_page, monkeypatch):
 
     monkeypatch.setattr(gradient_views, "run_study", fake_study)
     at = app_page(PAGE, query={"depth": "8", "steps": "10", "record_steps": "[0]", "seed": "7"})
-    at.button(key="gf_train").click().run()
+    at.button(key="gradients_train").click().run()
     assert not at.exception
     assert any("layers 1 to 2 received a gradient of exactly 0" in c.value for c in at.caption)
     norms = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][1]

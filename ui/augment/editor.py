@@ -1,10 +1,10 @@
 """The studio's pipeline editor: presets, and one row per step with a widget per parameter.
 
-Step ``i``'s widgets are keyed ``aug_s{i}_{param}`` (``_on`` for its on/off
+Step ``i``'s widgets are keyed ``augment_s{i}_{param}`` (``_on`` for its on/off
 toggle and for optional parameters, ``_h``/``_w`` for sizes, ``_x``/``_y`` for
 pairs). Structural edits (add, remove, move, presets, a loaded JSON) happen in
 callbacks, which run before the script: they rewrite the step list in the
-page's config and drop every ``aug_s*`` key, so the widgets start again from
+page's config and drop every ``augment_s*`` key, so the widgets start again from
 the new list on the next run.
 
 Every widget is drawn with ``value=`` taken from the saved step, never primed
@@ -28,10 +28,10 @@ from playground.augment.spec import MAX_STEPS, PipelineError, make_step, normali
 from playground.augment.transforms import TRANSFORMS, Param, groups
 from playground.labs.augment import DEFAULT_PRESET, StudioConfig, compact_steps, preset_steps
 from ui import state
+from ui.widgets import options, row_buttons
 
-NS = "aug"
+NS = "augment"
 WIDGETS = {"preset", "sample", "n", "seed", "max_side", "inspect"}
-CONFIG_KEY = f"_{NS}_config"
 _STEP_KEY = re.compile(rf"^{NS}_s\d+_")
 
 
@@ -109,13 +109,12 @@ def current_steps(steps: list[dict]) -> tuple[list[dict], list[str]]:
 
 
 def _clear_step_keys() -> None:
-    for k in [k for k in st.session_state if _STEP_KEY.match(str(k))]:
-        del st.session_state[k]
+    state.drop_widgets(_STEP_KEY)
 
 
 def _store(steps: list[dict], **changes) -> None:
     """Replace the config's steps (and any other fields) from a callback."""
-    cfg = state.read(st.session_state[CONFIG_KEY], NS, WIDGETS)
+    cfg = state.current(NS, WIDGETS)
     _clear_step_keys()
     cfg = replace(cfg, steps=compact_steps({"steps": steps}), **changes)
     state.set_config(cfg, NS, WIDGETS)
@@ -123,10 +122,10 @@ def _store(steps: list[dict], **changes) -> None:
 
 def edit_steps(op: str, i: int = 0) -> None:
     """Callback for the add / remove / move buttons."""
-    cfg: StudioConfig = st.session_state[CONFIG_KEY]
+    cfg: StudioConfig = state.saved_config(NS)
     steps, _ = current_steps(normalize_spec({"steps": cfg.steps})["steps"])
     if op == "add":
-        steps.append(make_step(st.session_state[f"{NS}_add_choice"]))
+        steps.append(make_step(state.value(NS, "add_choice")))
     elif op.startswith("add:"):
         steps.append(make_step(op[4:]))
     elif op == "remove":
@@ -139,26 +138,24 @@ def edit_steps(op: str, i: int = 0) -> None:
 
 def _load_preset() -> None:
     """Callback of the preset menu: its steps, and the photo size it is meant for."""
-    name = st.session_state[state.key(NS, "preset")]
+    name = state.value(NS, "preset")
     preset = PIPELINES.get(name)
     _store(PIPELINES.get(name).spec()["steps"], preset=name, max_side=preset.max_side or StudioConfig.max_side)
 
 
 def load_json_upload() -> None:
     """Callback of the JSON uploader: use the uploaded pipeline, or keep a sentence saying why not."""
-    up = st.session_state.get(f"{NS}_json_upload")
-    st.session_state.pop(f"{NS}_json_error", None)
+    up = state.value(NS, "json_upload")
+    state.take(NS, "json_error")
     if up is None:
         return
     try:
         spec = normalize_spec(json.loads(up.getvalue().decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        st.session_state[f"{NS}_json_error"] = (
-            f"{up.name} is not a JSON file ({exc}). Upload a pipeline saved from here."
-        )
+        state.remember(NS, "json_error", f"{up.name} is not a JSON file ({exc}). Upload a pipeline saved from here.")
         return
     except PipelineError as exc:
-        st.session_state[f"{NS}_json_error"] = f"{up.name} is not a usable pipeline: {exc}"
+        state.remember(NS, "json_error", f"{up.name} is not a usable pipeline: {exc}")
         return
     _store(spec["steps"])
 
@@ -280,33 +277,15 @@ def step_rows(steps: list[dict], problem_steps: dict[int, str]) -> None:
                     st.markdown(f"**{step['name']}**: {info.summary}")
                     for p in info.params:
                         _param_widget(i, p, init)
-                st.button(
-                    "",
-                    icon=":material/arrow_upward:",
-                    key=f"{NS}_up_{i}",
+                row_buttons(
+                    [st, st, st],  # in the row's horizontal container
+                    key=lambda op, i=i: f"{NS}_{op}_{i}",
                     on_click=edit_steps,
-                    args=("up", i),
-                    disabled=i == 0,
-                    help="Move up",
-                    type="tertiary",
-                )
-                st.button(
-                    "",
-                    icon=":material/arrow_downward:",
-                    key=f"{NS}_down_{i}",
-                    on_click=edit_steps,
-                    args=("down", i),
-                    disabled=i == len(steps) - 1,
-                    help="Move down",
-                    type="tertiary",
-                )
-                st.button(
-                    "",
-                    icon=":material/close:",
-                    key=f"{NS}_remove_{i}",
-                    on_click=edit_steps,
-                    args=("remove", i),
-                    help="Remove this step",
+                    args=lambda op, i=i: (op, i),
+                    first=i == 0,
+                    last=i == len(steps) - 1,
+                    helps={"remove": "Remove this step"},
+                    remove_icon=":material/close:",
                     type="tertiary",
                 )
             code = step_source(step)
@@ -342,7 +321,7 @@ def preset_row() -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.selectbox(
         "Preset",
-        PIPELINES.names(),
+        options(StudioConfig, "preset"),
         key=state.key(NS, "preset"),
         on_change=_load_preset,
         format_func=lambda n: PIPELINES.get(n).title,
@@ -351,4 +330,4 @@ def preset_row() -> None:
     c2.button(
         "Reset", key=f"{NS}_reset", on_click=reset, width="stretch", help="The article's training pipeline, seed 0"
     )
-    st.caption(PIPELINES.get(st.session_state[state.key(NS, "preset")]).description)
+    st.caption(PIPELINES.get(state.value(NS, "preset")).description)

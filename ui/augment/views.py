@@ -11,7 +11,6 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -22,12 +21,11 @@ from playground.augment.pipelines import to_json
 from playground.augment.spec import PipelineError
 from playground.common.images import ImageError, LoadedImage, load_image, load_sample, sample_images
 from playground.common.urlstate import to_query
-from playground.labs.augment import GRID_SIZES, MAX_SIDES, StudioConfig
+from playground.labs.augment import StudioConfig
 from playground.viz import augment as vz
 from ui import state
 from ui.augment.editor import NS, load_json_upload
-
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+from ui.widgets import IMAGE_TYPES, bounds, options, share_link
 
 
 @dataclass
@@ -61,7 +59,7 @@ def photo_sources(cfg: StudioConfig) -> tuple[Photo, list[Photo]]:
     uploads = (
         st.file_uploader(
             "Your photos (JPEG, PNG, WebP, BMP, GIF, TIFF)",
-            type=UPLOAD_TYPES,
+            type=IMAGE_TYPES,
             accept_multiple_files=True,
             key=f"{NS}_upload",
             help="Nothing leaves this app. Very large photos are downscaled once on arrival.",
@@ -85,7 +83,7 @@ def photo_sources(cfg: StudioConfig) -> tuple[Photo, list[Photo]]:
         photos.append(Photo(name, f"{digest}:{cfg.max_side}", loaded))
     st.selectbox(
         "Bundled sample",
-        sample_images(),
+        options(StudioConfig, "sample"),
         key=state.key(NS, "sample"),
         disabled=bool(photos),
         help="Used when no photo is uploaded.",
@@ -126,7 +124,7 @@ def _steps(key: str, spec_json: str, seed: int, sample: int, _image) -> list[tup
 
 
 def _new_draw() -> None:
-    st.session_state[state.key(NS, "seed")] = random.randrange(100_000)
+    state.set_value(NS, "seed", random.randrange(100_000))
 
 
 def grid_controls() -> None:
@@ -134,16 +132,15 @@ def grid_controls() -> None:
     c = st.columns([1.5, 1.5, 1.1, 1.4], vertical_alignment="bottom")
     c[0].number_input(
         "Seed",
-        0,
-        2**31 - 1,
         key=state.key(NS, "seed"),
+        **bounds(StudioConfig, "seed"),
         help="Sample i is drawn right after torch.manual_seed(seed + i): same seed, same grid.",
     )
     c[1].button("New draw", key=f"{NS}_new_draw", on_click=_new_draw, icon=":material/casino:", width="stretch")
-    c[2].selectbox("Samples", GRID_SIZES, key=state.key(NS, "n"))
+    c[2].selectbox("Samples", options(StudioConfig, "n"), key=state.key(NS, "n"))
     c[3].selectbox(
         "Photo size limit",
-        MAX_SIDES,
+        options(StudioConfig, "max_side"),
         key=state.key(NS, "max_side"),
         format_func=lambda s: f"≤ {s} px",
         help="Photos larger than this are downscaled once on arrival; the pipeline then runs on that image.",
@@ -190,8 +187,8 @@ def step_through(cfg: StudioConfig, spec: dict, photo: Photo) -> None:
     c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
     c1.number_input(
         "Follow grid sample #",
-        1,
-        int(cfg.n),
+        bounds(StudioConfig, "inspect")["min_value"],
+        int(cfg.n),  # the grid's own size, not the largest grid
         key=state.key(NS, "inspect"),
         help="The last picture equals that cell of the grid: same seed, same draws.",
     )
@@ -296,15 +293,13 @@ def export(cfg: StudioConfig, spec: dict, n_classes: int) -> None:
         )
     with c3:
         st.file_uploader("Load a pipeline JSON", type=["json"], key=f"{NS}_json_upload", on_change=load_json_upload)
-        if st.session_state.get(f"{NS}_json_error"):
-            st.error(st.session_state[f"{NS}_json_error"])
-    query = urlencode(to_query(cfg))
-    base = str(getattr(st.context, "url", "") or "").split("?")[0]
+        if state.recall(NS, "json_error"):
+            st.error(state.recall(NS, "json_error"))
     st.markdown(
         "**Share**: the address bar always holds this setup (pipeline, seed, photo size limit); uploaded "
         "photos stay here, so the link shows the bundled sample."
     )
-    st.code(f"{base}?{query}" if query else base or "(the defaults)", language=None, wrap_lines=True)
+    share_link(to_query(cfg), empty="(the defaults)")
     code_tab, json_tab = st.tabs(["augment_pipeline.py", "pipeline.json"], key=f"{NS}_export_tabs")
     code_tab.code(code, language="python")
     json_tab.code(text, language="json")

@@ -15,6 +15,7 @@ import streamlit as st
 from playground.labs.conv import MAX_LAYERS, ExplorerConfig, article_example
 from playground.models.arithmetic import PADDING_MODES, ConvSpec, LayerReport, PoolSpec, spec_to_dict
 from ui import state
+from ui.widgets import bounds, row_buttons
 
 NS = "conv"
 WIDGETS = {
@@ -102,21 +103,18 @@ def current_layers(cfg: ExplorerConfig) -> list[dict]:
 
 
 def _clear_layer_keys() -> None:
-    for k in [k for k in st.session_state if str(k).startswith(f"{NS}_l")]:
-        del st.session_state[k]
+    state.drop_widgets(f"{NS}_l")
 
 
 def _set_layers(layers: list[dict]) -> None:
-    cfg = st.session_state[f"_{NS}_config"]
-    cfg = state.read(cfg, NS, WIDGETS)
+    cfg = state.current(NS, WIDGETS)
     _clear_layer_keys()
-    st.session_state[f"_{NS}_config"] = replace(cfg, layers=layers)
+    state.save_config(replace(cfg, layers=layers), NS)
 
 
 def _edit(op: str, i: int = 0) -> None:
     """Callback for add/remove/move buttons."""
-    cfg = st.session_state[f"_{NS}_config"]
-    layers = current_layers(cfg)
+    layers = current_layers(state.saved_config(NS))
     if op == "add_conv":
         prev_out = next((d["out_channels"] for d in reversed(layers) if d["kind"] == "conv"), 16)
         layers.append(spec_to_dict(ConvSpec(prev_out * 2 if layers else 16, 3, 1, 1)))
@@ -160,10 +158,10 @@ def input_controls() -> None:
     """Batch, channels, height and width of the input tensor."""
     st.markdown("**Input tensor** `[N, C, H, W]`")
     c = st.columns(4)
-    c[0].number_input("Batch N", 1, 4096, key=state.key(NS, "batch"))
-    c[1].number_input("Channels C", 1, 2048, key=state.key(NS, "channels"))
-    c[2].number_input("Height H", 1, 4096, key=state.key(NS, "height"))
-    c[3].number_input("Width W", 1, 4096, key=state.key(NS, "width"))
+    c[0].number_input("Batch N", key=state.key(NS, "batch"), **bounds(ExplorerConfig, "batch"))
+    c[1].number_input("Channels C", key=state.key(NS, "channels"), **bounds(ExplorerConfig, "channels"))
+    c[2].number_input("Height H", key=state.key(NS, "height"), **bounds(ExplorerConfig, "height"))
+    c[3].number_input("Width W", key=state.key(NS, "width"), **bounds(ExplorerConfig, "width"))
 
 
 def _pair_inputs(col_h, col_w, i: int, name: str, label: str, lo: int, hi: int, disabled: bool = False) -> None:
@@ -220,31 +218,14 @@ def chain_editor(cfg: ExplorerConfig, reports: list[LayerReport] | None = None) 
         with st.container(border=True):
             head = st.columns([5, 1, 1, 1], vertical_alignment="center")
             head[0].markdown(f"**Layer {i + 1} · {'Conv2d' if d['kind'] == 'conv' else 'Pooling'}**")
-            head[1].button(
-                "",
-                icon=":material/arrow_upward:",
-                key=f"{NS}_up_{i}",
+            row_buttons(
+                head[1:],
+                key=lambda op, i=i: f"{NS}_{op}_{i}",
                 on_click=_edit,
-                args=("up", i),
-                disabled=i == 0,
-                help="Move this layer up",
-            )
-            head[2].button(
-                "",
-                icon=":material/arrow_downward:",
-                key=f"{NS}_down_{i}",
-                on_click=_edit,
-                args=("down", i),
-                disabled=i == len(cfg.layers) - 1,
-                help="Move this layer down",
-            )
-            head[3].button(
-                "",
-                icon=":material/delete:",
-                key=f"{NS}_remove_{i}",
-                on_click=_edit,
-                args=("remove", i),
-                help=f"Remove layer {i + 1}",
+                args=lambda op, i=i: (op, i),
+                first=i == 0,
+                last=i == len(cfg.layers) - 1,
+                helps={"up": "Move this layer up", "down": "Move this layer down", "remove": f"Remove layer {i + 1}"},
             )
             (_conv_widgets if d["kind"] == "conv" else _pool_widgets)(i)
     full = len(cfg.layers) >= MAX_LAYERS

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import torch
 
-from playground.common.images import ImageError, load_image, load_sample, sample_images, to_tensor
+from playground.common.images import ImageError, load_image, load_sample, to_tensor
 from playground.labs import conv as kernels
 from playground.labs.conv import ExplorerConfig, first_conv_and_pool
 from playground.models.arithmetic import LayerReport, LayerSpec, analyse_layer, stacked_vs_single
 from playground.viz import conv as vz
 from ui import state
+from ui.widgets import IMAGE_TYPES, bounds, options, shape_text
 
 NS = "conv"
-
-
-def shape_text(shape) -> str:
-    """``[4, 16, 32, 32]``, as PyTorch prints ``tensor.shape`` in the article."""
-    return "[" + ", ".join(str(int(v)) for v in shape) + "]"
 
 
 def _pair(p) -> str:
@@ -137,11 +132,15 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         key=state.key(NS, "window_layer"),
         format_func=lambda i: f"{i}: {'Conv2d' if specs[i - 1].kind == 'conv' else 'Pooling'}",
     )
-    c[1].number_input("Example input height", 1, 32, key=state.key(NS, "window_height"))
-    c[2].number_input("Example input width", 1, 32, key=state.key(NS, "window_width"))
-    idx = min(int(st.session_state[state.key(NS, "window_layer")]), len(specs)) - 1
+    c[1].number_input(
+        "Example input height", key=state.key(NS, "window_height"), **bounds(ExplorerConfig, "window_height")
+    )
+    c[2].number_input(
+        "Example input width", key=state.key(NS, "window_width"), **bounds(ExplorerConfig, "window_width")
+    )
+    idx = min(int(state.value(NS, "window_layer")), len(specs)) - 1
     spec = specs[idx]
-    hw = (int(st.session_state[state.key(NS, "window_height")]), int(st.session_state[state.key(NS, "window_width")]))
+    hw = (int(state.value(NS, "window_height")), int(state.value(NS, "window_width")))
     rep = analyse_layer(spec, (1, 1, *hw))  # one channel: the view shows a single slice
     if rep.error:
         st.error(f"On a {hw[0]}x{hw[1]} example: {rep.error}")
@@ -163,17 +162,15 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     """Filter a photo with a kernel using the chain's first conv geometry, then its first pooling."""
     conv, pool = first_conv_and_pool(specs)
     c = st.columns(4)
-    c[0].selectbox("Sample photo", sample_images(), key=state.key(NS, "image"))
-    upload = c[1].file_uploader(
-        "…or your own photo", type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"], key="conv_upload"
-    )
+    c[0].selectbox("Sample photo", options(ExplorerConfig, "image"), key=state.key(NS, "image"))
+    upload = c[1].file_uploader("…or your own photo", type=IMAGE_TYPES, key=f"{NS}_upload")
     c[2].selectbox(
         "Kernel",
-        kernels.KERNELS.names(),
+        options(ExplorerConfig, "kernel"),
         key=state.key(NS, "kernel"),
         format_func=lambda n: kernels.KERNEL_LABELS.get(n, n),
     )
-    c[3].number_input("Random kernel seed", 0, 10_000, key=state.key(NS, "kernel_seed"))
+    c[3].number_input("Random kernel seed", key=state.key(NS, "kernel_seed"), **bounds(ExplorerConfig, "kernel_seed"))
     try:
         loaded = _decode(upload.getvalue(), upload.name) if upload else load_sample(cfg.image, max_side=512)
     except ImageError as exc:
@@ -198,8 +195,7 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
             key=f"conv_kernel_cells_{cfg.kernel}_{conv.kernel}_{cfg.kernel_seed}",
             width="stretch",
         )
-    # An emptied cell counts as 0 rather than poisoning the whole map with NaN.
-    kernel = torch.tensor(edited.apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(dtype="float32"))
+    kernel = kernels.kernel_from_cells(edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float32"))
     try:
         fmap = kernels.conv_with_kernel(image, kernel, conv)
         pooled = kernels.pool_map(fmap, pool)
@@ -211,7 +207,7 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         vz.feature_map(pooled, f"after {pool.pool} pooling {_pair(pool.kernel)}"), width="stretch", key="conv_pooled"
     )
     st.subheader("Translation invariance")
-    st.number_input("Largest shift (pixels)", 1, 16, key=state.key(NS, "max_shift"))
+    st.number_input("Largest shift (pixels)", key=state.key(NS, "max_shift"), **bounds(ExplorerConfig, "max_shift"))
     try:
         results = kernels.translation_study(image, kernel, conv, pool, int(cfg.max_shift))
     except ValueError as exc:

@@ -14,29 +14,21 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from playground.labs.gradients import (
-    DEPTHS,
-    LRS,
-    STEP_CHOICES,
-    STUDY_DATASETS,
-    GradFlowConfig,
-    GradFlowResult,
-    run_study,
-    study_data,
-)
+from playground.labs.gradients import GradFlowConfig, GradFlowResult, run_study, study_data
 from playground.viz import gradients as viz
 from ui import state
+from ui.widgets import bounds, options
 
-NS = "gf"
+NS = "gradients"
 WIDGETS = {"depth", "dataset", "batch_norm", "steps", "lr", "record_steps", "seed"}
 DATASET_LABELS = {"digits": "Handwritten digits (8x8)", "shapes": "Shapes (32x32)"}
 
 
 def _steps_changed() -> None:
     # Keep the recorded steps inside the run: the multiselect's options are 0 .. steps - 1.
-    steps = st.session_state[state.key(NS, "steps")]
-    kept = [s for s in st.session_state.get(state.key(NS, "record_steps"), []) if s < steps]
-    st.session_state[state.key(NS, "record_steps")] = sorted(set(kept + [0, steps - 1]))[:5]
+    steps = state.value(NS, "steps")
+    kept = [s for s in state.value(NS, "record_steps", []) if s < steps]
+    state.set_value(NS, "record_steps", sorted(set(kept + [0, steps - 1]))[:5])
 
 
 def controls(cfg: GradFlowConfig) -> bool:
@@ -44,19 +36,27 @@ def controls(cfg: GradFlowConfig) -> bool:
     c = st.columns([3, 2, 2], gap="medium")
     c[0].select_slider(
         "Depth (weight layers, 6n + 2)",
-        DEPTHS,
+        options(GradFlowConfig, "depth"),
         key=state.key(NS, "depth"),
         help="He et al.'s CIFAR ResNets: a 3x3 conv, three stages of n blocks of two 3x3 convs, a fc layer.",
     )
-    c[1].radio("Data", STUDY_DATASETS, key=state.key(NS, "dataset"), format_func=DATASET_LABELS.get, horizontal=True)
+    c[1].radio(
+        "Data",
+        options(GradFlowConfig, "dataset"),
+        key=state.key(NS, "dataset"),
+        format_func=DATASET_LABELS.get,
+        horizontal=True,
+    )
     c[2].toggle(
         "Batch normalisation",
         key=state.key(NS, "batch_norm"),
         help="Off: the classic setting in which deep plain networks' gradients vanish. On: see below.",
     )
     c = st.columns([2, 2, 3, 1], gap="medium", vertical_alignment="bottom")
-    c[0].select_slider("Training steps", STEP_CHOICES, key=state.key(NS, "steps"), on_change=_steps_changed)
-    c[1].select_slider("Learning rate (SGD, momentum 0.9)", LRS, key=state.key(NS, "lr"))
+    c[0].select_slider(
+        "Training steps", options(GradFlowConfig, "steps"), key=state.key(NS, "steps"), on_change=_steps_changed
+    )
+    c[1].select_slider("Learning rate (SGD, momentum 0.9)", options(GradFlowConfig, "lr"), key=state.key(NS, "lr"))
     c[2].multiselect(
         "Record gradients at steps",
         list(range(cfg.steps)),
@@ -64,7 +64,7 @@ def controls(cfg: GradFlowConfig) -> bool:
         max_selections=5,
         help="Step 0 is the untrained network: the first backward pass.",
     )
-    c[3].number_input("Seed", 0, 2**31 - 1, key=state.key(NS, "seed"))
+    c[3].number_input("Seed", key=state.key(NS, "seed"), **bounds(GradFlowConfig, "seed"))
     return st.button("Train both networks", type="primary", icon=":material/play_arrow:", key=f"{NS}_train")
 
 
