@@ -37,10 +37,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
-from playground.common.registry import Registry
-
 from playground.common.paths import PROJECT_ROOT as ROOT
+from playground.common.registry import Registry
+from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
 
 DIGITS_CSV = ROOT / "assets" / "data" / "digits.csv.gz"
 
@@ -170,7 +169,8 @@ DATASETS.register(
 
 
 def _register_file_datasets() -> None:
-    from playground.data import torchvision_sets as datasets_torchvision, upload as datasets_upload
+    from playground.data import torchvision_sets as datasets_torchvision
+    from playground.data import upload as datasets_upload
 
     for name, entry in {**datasets_torchvision.ENTRIES, **datasets_upload.ENTRIES}.items():
         DATASETS.register(name, entry)

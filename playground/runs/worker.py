@@ -20,9 +20,9 @@ from typing import Callable
 
 import torch
 
-from playground.runs import store as runs
-from playground.data.base import DataError
 from playground.common.device import pick_device
+from playground.data.base import DataError
+from playground.runs import store as runs
 from playground.training.distributed import DistContext
 from playground.training.evaluation import evaluate_model
 from playground.training.loop import TrainConfig, load_data, train

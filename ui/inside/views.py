@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import streamlit as st
-import torch
+
+if TYPE_CHECKING:  # type hints only: ui/ never runs torch code
+    import torch
 
 from playground.common.images import ImageError, load_image, load_sample, sample_images
 from playground.labs import inside

@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from playground.data.datasets import DATASETS, DIGITS_CSV, load_dataset, split_indices
 from playground.data.base import DataError
+from playground.data.datasets import DATASETS, DIGITS_CSV, load_dataset, split_indices
 from playground.data.shapes import SHAPE_CLASSES, generate_shapes
 
 
@@ -56,9 +56,10 @@ def test_shapes_are_not_solvable_from_colour_or_position_by_a_linear_model():
     """A linear model on the pixels stays near chance: the class is in the shape, not in any pixel."""
     ds = load_dataset("shapes", size=3000, seed=1)
     mean, std = ds.channel_stats()
-    norm = lambda x: (
-        (x.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-    ).flatten(1)
+
+    def norm(x):
+        return ((x.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)).flatten(1)
+
     xt, xv = norm(ds.train_x), norm(ds.val_x)
     torch.manual_seed(0)
     linear = torch.nn.Linear(xt.shape[1], 10)
