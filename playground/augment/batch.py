@@ -1,4 +1,4 @@
-"""Batched, on-device augmentation for training (design principle 9, after airbench's loader).
+"""Batched, on-device augmentation for training (after airbench's loader).
 
 ``batch_augmenter(pipeline, device)`` turns a pipeline spec into a function
 that augments a whole batch ``(B, C, H, W)`` already on ``device`` with one

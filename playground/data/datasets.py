@@ -5,7 +5,7 @@ int64 labels ``(N,)`` for a training and a validation split, class names, a
 sentence saying where the data came from, and notes about anything that
 happened on the way in (files skipped, images resized). Keeping everything as
 one uint8 tensor is what makes the trainer fast: a batch is one index into
-memory that already sits on the training device (design principle 9), and
+memory that already sits on the training device, and
 uint8 costs a quarter of float32.
 
 The registry ``DATASETS`` (name -> ``DatasetEntry``):

@@ -1,7 +1,7 @@
 """Watching one run: status, progress with ETA and throughput, Stop, and the live curves.
 
 The view is a fragment that reruns every second while the run is queued or running
-(``run_every=None`` once it ended, design principle 10). Each rerun reads only the bytes
+(``run_every=None`` once it ended). Each rerun reads only the bytes
 appended to ``events.jsonl`` since the last one (the offset lives in ``st.session_state``), so
 polling costs the run almost nothing (bench/bench_train.py measures it). When the run ends
 the whole page reruns once, so the results appear and the polling stops.
