@@ -6,7 +6,8 @@
 - ``share_link``: the box with this page's shareable address;
 - ``shape_text``: a tensor shape as PyTorch prints it;
 - ``row_buttons``: the move up / move down / remove buttons of one row of an editable list;
-- ``IMAGE_TYPES``: the picture files an uploader accepts (what ``playground.common.images`` decodes).
+- ``IMAGE_TYPES``: the picture files an uploader accepts (what ``playground.common.images`` decodes);
+  ``WEIGHT_TYPES``: the weights files.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from playground.common.settings import default_value, kind_of, setting_of
 from ui import state
 
 IMAGE_TYPES = image_types()
+WEIGHT_TYPES = ["pt", "pth", "bin", "ckpt"]  # what torch.save writes a state_dict as, by custom
 
 
 def bounds(cls: Any, name: str) -> dict[str, Any]:
