@@ -17,8 +17,8 @@ from playground.data.datasets import ImageDataset
 from playground.training.evaluation import Evaluation, evaluate_model, top_k
 from playground.training.inputs import Inputs, first_conv_channels, make_inputs, resolve_pipeline
 from playground.training.loop import TrainConfig, load_data
-from playground.training.parts import load_checkpoint
 from playground.training.models import resolve_model
+from playground.training.parts import load_checkpoint
 
 
 @dataclass
@@ -31,8 +31,9 @@ class LoadedRun:
     inputs: Inputs  # uint8 batches -> model inputs, with the run's validation pipeline
 
 
-def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu",
-                    state_dict: dict | None = None) -> LoadedRun:
+def build_run_model(
+    run_dir: str | Path, device: torch.device | str = "cpu", state_dict: dict | None = None
+) -> LoadedRun:
     """The run's architecture (no pre-trained weights fetched) with ``state_dict`` loaded, ready to predict.
 
     ``state_dict`` defaults to the run's own ``weights.pt``; a mismatch is a ValueError with a sentence.
@@ -49,8 +50,9 @@ def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu",
     image_shape = (ds["in_channels"], *ds["image_size"])
     pipe = resolve_pipeline(config.val_augment, device, image_shape=image_shape)
     shape = tuple(ds.get("model_input") or image_shape)
-    model = resolve_model(config.model, num_classes=len(ds["classes"]), in_channels=shape[0], input_size=shape[1:],
-                          load_weights=False)
+    model = resolve_model(
+        config.model, num_classes=len(ds["classes"]), in_channels=shape[0], input_size=shape[1:], load_weights=False
+    )
     if hasattr(model, "head_name") and not any(k.startswith("net.") for k in state_dict):
         state_dict = {f"net.{k}": v for k, v in state_dict.items()}  # a transfer model's file, without its wrapper
     try:
@@ -58,14 +60,22 @@ def build_run_model(run_dir: str | Path, device: torch.device | str = "cpu",
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         detail = " ".join(line.strip() for line in first[1:3])[:300]
-        raise ValueError(f"These weights do not fit run {run.name}'s model ({detail}). Load weights saved from this "
-                         "run's model.") from None
+        raise ValueError(
+            f"These weights do not fit run {run.name}'s model ({detail}). Load weights saved from this run's model."
+        ) from None
     model = model.to(device).eval()
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    inputs = make_inputs(pipe, ds["mean"], ds["std"], device, normalize=config.normalize,
-                         channels_last=config.channels_last, model_channels=first_conv_channels(model, shape[0]),
-                         data_channels=shape[0])
+    inputs = make_inputs(
+        pipe,
+        ds["mean"],
+        ds["std"],
+        device,
+        normalize=config.normalize,
+        channels_last=config.channels_last,
+        model_channels=first_conv_channels(model, shape[0]),
+        data_channels=shape[0],
+    )
     return LoadedRun(model, config, ds, inputs)
 
 
@@ -74,8 +84,9 @@ def load_run_model(run_dir: str | Path, device: torch.device | str = "cpu") -> L
     return build_run_model(run_dir, device)
 
 
-def load_weights_file(run_dir: str | Path, data: bytes, name: str = "weights file",
-                      device: torch.device | str = "cpu") -> LoadedRun:
+def load_weights_file(
+    run_dir: str | Path, data: bytes, name: str = "weights file", device: torch.device | str = "cpu"
+) -> LoadedRun:
     """The run's model with weights from an uploaded file (``torch.load(..., weights_only=True)``)."""
     from playground.models.transfer import read_weights_file
 
@@ -83,8 +94,9 @@ def load_weights_file(run_dir: str | Path, data: bytes, name: str = "weights fil
     return build_run_model(run_dir, device, state_dict=state)
 
 
-def run_evaluation(run_dir: str | Path, data: ImageDataset | None = None,
-                   loaded: LoadedRun | None = None) -> Evaluation:
+def run_evaluation(
+    run_dir: str | Path, data: ImageDataset | None = None, loaded: LoadedRun | None = None
+) -> Evaluation:
     """The run's evaluation: ``evaluation.json`` when the run wrote one, else computed from its weights now.
 
     ``loaded``: evaluate this model (e.g. with uploaded weights) instead, always computed.
@@ -103,13 +115,27 @@ def misclassified_gallery(evaluation: Evaluation, data: ImageDataset, limit: int
     ``data`` is the run's dataset (``load_data(config)``: the same seed gives the same validation split).
     """
     names = evaluation.class_names
-    return [{"image": data.val_x[m["index"]], "true": names[m["true"]], "pred": names[m["pred"]],
-             "confidence": m["confidence"]} for m in evaluation.misclassified[:limit]]
+    return [
+        {
+            "image": data.val_x[m["index"]],
+            "true": names[m["true"]],
+            "pred": names[m["pred"]],
+            "confidence": m["confidence"],
+        }
+        for m in evaluation.misclassified[:limit]
+    ]
 
 
 def predict(run_dir: str | Path | LoadedRun, image, k: int = 5) -> list[tuple[str, float]]:
     """Top-``k`` ``(class, probability)`` for one picture (PIL image, uint8/float tensor or array)."""
     loaded = run_dir if isinstance(run_dir, LoadedRun) else load_run_model(run_dir)
     ds = loaded.dataset
-    return top_k(loaded.model, image, ds["classes"], loaded.inputs, in_channels=ds["in_channels"],
-                 image_size=tuple(ds["image_size"]), k=k)
+    return top_k(
+        loaded.model,
+        image,
+        ds["classes"],
+        loaded.inputs,
+        in_channels=ds["in_channels"],
+        image_size=tuple(ds["image_size"]),
+        k=k,
+    )
