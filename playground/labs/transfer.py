@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from playground.common import settings
+from playground.common.lists import edit_rows, is_row_edit
 from playground.common.settings import setting
 from playground.models import transfer
 from playground.models.transfer import MODES, TransferConfig, article_head
@@ -332,12 +333,8 @@ def edit_head(head: list[dict], op: str, index: int, value=None) -> list[dict]:
     out = [dict(layer) for layer in head]
     if op == "add":
         out.insert(max(0, min(index, len(out))), default_head_layer(value))
-    elif op == "remove" and 0 <= index < len(out):
-        out.pop(index)
-    elif op == "up" and 0 < index < len(out):
-        out[index - 1], out[index] = out[index], out[index - 1]
-    elif op == "down" and 0 <= index < len(out) - 1:
-        out[index], out[index + 1] = out[index + 1], out[index]
+    elif is_row_edit(op):
+        out = edit_rows(out, op, index)
     elif op == "set" and 0 <= index < len(out):
         kind = out[index]["type"]
         if kind == "dropout":
