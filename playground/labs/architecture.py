@@ -18,7 +18,16 @@ from playground.common.settings import setting
 from playground.common.urlstate import encode_value, from_query
 from playground.models.blocks import ACTIVATIONS
 from playground.models.spec import trace
-from playground.models.vocab import BLOCK_TYPES, LAYER_TYPES, Field, SpecError, compact, normalize, normalize_layer
+from playground.models.vocab import (
+    BLOCK_TYPES,
+    LAYER_TYPES,
+    MAX_DIM,
+    Field,
+    SpecError,
+    compact,
+    normalize,
+    normalize_layer,
+)
 from playground.models.zoo import MODELS, model_spec, preset_info
 
 OPTIMIZERS = {"adam": "Adam", "sgd_momentum": "SGD + momentum", "sgd": "plain SGD"}
@@ -35,7 +44,7 @@ class ArchConfig:
     """Everything the Architecture Lab shows; every field has a default, a URL form and what it may be (``setting``)."""
 
     preset: str = setting("simplecnn", choices=_preset_names, help='"" = start from nothing')
-    num_classes: int = setting(10, lo=1, hi=100_000)
+    num_classes: int = setting(10, lo=1, hi=MAX_DIM)  # the spec's own limit: more would break the preset's build
     channels: int = setting(3, lo=1, hi=2048)
     height: int = setting(32, lo=1, hi=4096)
     width: int = setting(32, lo=1, hi=4096)
