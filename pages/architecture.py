@@ -7,6 +7,7 @@ from ui import state
 from ui.architecture import editor as arch_editor
 from ui.architecture import views as arch_views
 from ui.router import ensure_routed
+from ui.widgets import show_flash
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -19,13 +20,9 @@ st.caption(
     "them. The address bar always holds this model: copy it to share."
 )
 
-if f"_{NS}_config" not in st.session_state:  # first visit: the link is relative to its preset's defaults
-    cfg, problems = config_from_query(st.query_params.to_dict())
-    st.session_state[f"_{NS}_config"] = cfg
-    for p in problems:
-        st.warning(p)
+state.restore_from(NS, config_from_query)  # first visit: the link is relative to its preset's defaults
 cfg = state.restore(ArchConfig, NS, WIDGETS)
-arch_editor.show_flash()
+show_flash(NS)
 arch_editor.model_picker(cfg)
 cfg = state.read(cfg, NS, WIDGETS)
 spec, problems = config_spec(cfg)
@@ -51,6 +48,4 @@ arch_views.plots(summary, spec)
 st.subheader("Export and share")
 cfg = state.read(cfg, NS, WIDGETS)
 arch_views.export(summary, spec, cfg)
-st.session_state[f"_{NS}_config"] = cfg
-if st.query_params.to_dict() != config_query(cfg):
-    st.query_params.from_dict(config_query(cfg))
+state.publish(cfg, NS, config_query(cfg))

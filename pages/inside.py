@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.labs.inside import InsideConfig, trained_runs
+from playground.labs.inside import InsideConfig, clamp_config, trained_runs
 from ui import state
 from ui.inside import views
 from ui.router import ensure_routed
@@ -20,7 +20,7 @@ st.caption(
 
 runs = trained_runs()
 cfg = state.restore(InsideConfig, NS, WIDGETS)
-cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: views.clamp(c, [r.id for r in runs]))  # a stale or hand-edited link
+cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: clamp_config(c, [r.id for r in runs]))  # a link's run may be gone
 cfg = state.read(cfg, NS, WIDGETS)  # this run's widget values (restore gives the last run's)
 
 left, right = st.columns([1, 1], gap="large")
@@ -30,7 +30,7 @@ with left:
     if probe is not None:
         for note in probe.notes:
             st.caption(note)
-chosen = st.session_state.get(state.key(NS, "run")) if cfg.source == "run" else None
+chosen = state.value(NS, "run") if cfg.source == "run" else None
 run = next((r for r in runs if r.id == chosen), None)
 if probe is None:
     state.publish(state.read(cfg, NS, WIDGETS), NS)
@@ -44,8 +44,9 @@ if x is None:
     st.stop()
 
 shapes = probe.map_shapes()
-if cfg.layer >= len(shapes):
-    st.session_state[state.key(NS, "layer")] = cfg.layer = 0  # a model with fewer layers than the link's
+if cfg.layer >= len(shapes):  # a model with fewer layers than the link's; the slider is drawn below
+    state.set_value(NS, "layer", 0)
+    cfg.layer = 0
 layer = shapes[cfg.layer][0] if shapes else None
 analysis = views.analyse(probe, x, layer, cfg.other if cfg.other < len(probe.class_names) else -1, cfg.k)
 

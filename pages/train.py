@@ -5,9 +5,11 @@ import streamlit as st
 from playground.common.urlstate import to_query
 from playground.labs.train import preflight
 from playground.runs import store as runs
+from ui import state
 from ui.router import ensure_routed
 from ui.train import form, live, results
 from ui.train import runs as listing
+from ui.widgets import show_flash
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -19,7 +21,7 @@ st.caption(
     "accuracy rise while it trains. Every run is its own process: it survives closing this tab, Stop really stops "
     "it, and a crash never takes the app down. The address bar holds the setup and the run you watch."
 )
-form.flash()
+show_flash(NS)
 cfg = form.restore()
 
 setup_col, run_col = st.columns([5, 7], gap="large")
@@ -65,7 +67,4 @@ if infos:
 else:
     st.caption("Runs you launch here (or with `python -m playground train`) are listed here.")
 
-state_query = {**to_query(cfg), **({"run": watched.id} if watched is not None else {})}
-st.session_state[f"_{NS}_config"] = cfg
-if st.query_params.to_dict() != state_query:
-    st.query_params.from_dict(state_query)
+state.publish(cfg, NS, {**to_query(cfg), **({"run": watched.id} if watched is not None else {})})

@@ -11,6 +11,7 @@ from playground.viz import transfer as viz
 from ui import state
 from ui.router import ensure_routed
 from ui.transfer import editor, views
+from ui.widgets import bounds, show_flash
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -26,9 +27,9 @@ st.caption(
 
 runs = [r for r in trained_runs() if not is_transfer_run(r)]
 cfg = state.restore(TransferLabConfig, NS, WIDGETS)
-cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: clamp_config(c, [r.id for r in runs]))  # a stale or hand-edited link
+cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: clamp_config(c, [r.id for r in runs]))  # a link's run may be gone
 cfg = state.read(cfg, NS, WIDGETS)
-editor.show_flash()
+show_flash(NS)
 
 left, right = st.columns([1, 1], gap="large")
 with left:
@@ -58,9 +59,8 @@ head_col, code_col = st.columns([3, 2], gap="large")
 with head_col:
     st.number_input(
         "Classes (the article's example has 5; a launched run uses its dataset's)",
-        1,
-        1000,
         key=state.key(NS, "num_classes"),
+        **bounds(TransferLabConfig, "num_classes"),
     )
     editor.head_designer(cfg)
 if info:

@@ -80,6 +80,11 @@ def drop_widgets(prefix: str | re.Pattern) -> None:
         del st.session_state[k]
 
 
+def link_value(name: str, default: str = "") -> str:
+    """Query parameter ``name`` of the address (a link's value that is not a config field, such as a run id)."""
+    return st.query_params.get(name, default)
+
+
 # --------------------------------------------------------------------------- the page's config
 
 

@@ -4,9 +4,10 @@
   field's ``setting`` (``playground.common.settings``), so no page repeats a range the core declares;
 - ``flash`` / ``show_flash``: a message a callback leaves for the next run of the page;
 - ``share_link``: the box with this page's shareable address;
-- ``shape_text``: a tensor shape as PyTorch prints it;
+- ``shape_text`` / ``pair_text``: a tensor shape as PyTorch prints it, a size pair (``playground.common.text``);
 - ``row_buttons``: the move up / move down / remove buttons of one row of an editable list;
-- ``IMAGE_TYPES``: the picture files an uploader accepts (what ``playground.common.images`` decodes).
+- ``IMAGE_TYPES``: the picture files an uploader accepts (what ``playground.common.images`` decodes);
+  ``WEIGHT_TYPES``: the weights files.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import streamlit as st
 
 from playground.common.images import image_types
 from playground.common.settings import default_value, kind_of, setting_of
+from playground.common.text import pair_text, shape_text  # noqa: F401 - the pages' shape words, re-exported
 from ui import state
 
 IMAGE_TYPES = image_types()
+WEIGHT_TYPES = ["pt", "pth", "bin", "ckpt"]  # what torch.save writes a state_dict as, by custom
 
 
 def bounds(cls: Any, name: str) -> dict[str, Any]:
@@ -69,11 +72,6 @@ def share_link(query: dict[str, str], empty: str = "") -> None:
         base = ""
     text = urlencode(query)
     st.code(f"{base}?{text}" if text else base or empty, language=None, wrap_lines=True)
-
-
-def shape_text(shape) -> str:
-    """``[4, 16, 32, 32]``, as PyTorch prints ``tensor.shape`` in the article."""
-    return "[" + ", ".join(str(int(v)) for v in shape) + "]"
 
 
 # --------------------------------------------------------------------------- editable lists

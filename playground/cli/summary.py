@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from playground.common.text import pair_text, shape_text
 from playground.models.summary import Summary, summarize
 
 
@@ -53,16 +54,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _shape(shape) -> str:
-    return "[" + ", ".join(str(v) for v in shape) + "]"
-
-
-def _pair(p) -> str:
-    if p is None:
-        return "all"
-    return str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"
-
-
 def format_table(s: Summary) -> str:
     """The summary as a fixed-width text table with totals under it."""
     head = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
@@ -70,11 +61,11 @@ def format_table(s: Summary) -> str:
         (
             r.name,
             r.type,
-            _shape(r.output_shape),
+            shape_text(r.output_shape),
             f"{r.params:,}",
             f"{r.macs:,}",
-            _pair(r.receptive_field),
-            _pair(r.jump),
+            pair_text(r.receptive_field),
+            pair_text(r.jump),
         )
         for r in s.rows
     ]
@@ -85,13 +76,13 @@ def format_table(s: Summary) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
     rule = "-" * len(line(head))
-    out = [f"{s.name}: input {_shape(s.input_shape)}", rule, line(head), rule, *map(line, body), rule]
+    out = [f"{s.name}: input {shape_text(s.input_shape)}", rule, line(head), rule, *map(line, body), rule]
     out += [
-        f"Output shape:     {_shape(s.output_shape)}",
+        f"Output shape:     {shape_text(s.output_shape)}",
         f"Parameters:       {s.total_params:,} (trainable {s.trainable_params:,}, frozen {s.frozen_params:,})",
         f"MACs per image:   {s.total_macs:,} ({s.total_macs / 1e9:.3f} G); "
         f"FLOPs = 2 x MACs = {s.total_flops / 1e9:.3f} G",
-        f"Receptive field:  {_pair(s.receptive_field)} pixels (RF = the input patch one output value sees; "
+        f"Receptive field:  {pair_text(s.receptive_field)} pixels (RF = the input patch one output value sees; "
         "'all' after the flatten)",
     ]
     return "\n".join(out)

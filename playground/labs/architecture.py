@@ -10,13 +10,24 @@ typed into the page are parsed here, with a sentence when they cannot be used.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
+from playground.common import settings
+from playground.common.settings import setting
 from playground.common.urlstate import encode_value, from_query
 from playground.models.blocks import ACTIVATIONS
 from playground.models.spec import trace
-from playground.models.vocab import BLOCK_TYPES, LAYER_TYPES, Field, SpecError, compact, normalize, normalize_layer
+from playground.models.vocab import (
+    BLOCK_TYPES,
+    LAYER_TYPES,
+    MAX_DIM,
+    Field,
+    SpecError,
+    compact,
+    normalize,
+    normalize_layer,
+)
 from playground.models.zoo import MODELS, model_spec, preset_info
 
 OPTIMIZERS = {"adam": "Adam", "sgd_momentum": "SGD + momentum", "sgd": "plain SGD"}
@@ -24,51 +35,41 @@ TABLE_LEVELS = {"layers": "every layer", "blocks": "residual blocks", "top": "to
 DIAGRAM_DETAIL = {"auto": "auto", "layers": "every layer", "blocks": "one box per block"}
 
 
+def _preset_names() -> list[str]:
+    return ["", *MODELS.names()]
+
+
 @dataclass
 class ArchConfig:
-    """Everything the Architecture Lab shows; every field has a default and a URL form."""
+    """Everything the Architecture Lab shows; every field has a default, a URL form and what it may be (``setting``)."""
 
-    preset: str = "simplecnn"  # "" = start from nothing
-    num_classes: int = 10
-    channels: int = 3
-    height: int = 32
-    width: int = 32
-    width_mult: float = 1.0
-    blocks: str = ""  # per stage, "3,4,6,3"; empty: the preset's own
-    batch_norm: bool = True
-    activation: str = "relu"
-    dropout: float = 0.0
-    custom: bool = False  # True: the model is ``layers`` (edited, built from nothing, or uploaded)
-    name: str = ""
-    layers: list = field(default_factory=list)  # compact spec layers, when custom
-    selected: str = "0"  # index path of the layer being edited: "3" or "0.4"
-    table: str = "layers"
-    batch_size: int = 32
-    optimizer: str = "adam"
-    diagram: str = "auto"
-    seed: int = 0  # the random input of the "check with PyTorch" forward pass
+    preset: str = setting("simplecnn", choices=_preset_names, help='"" = start from nothing')
+    num_classes: int = setting(10, lo=1, hi=MAX_DIM)  # the spec's own limit: more would break the preset's build
+    channels: int = setting(3, lo=1, hi=2048)
+    height: int = setting(32, lo=1, hi=4096)
+    width: int = setting(32, lo=1, hi=4096)
+    width_mult: float = setting(1.0, lo=0.125, hi=4.0, step=0.125)
+    blocks: str = setting("", help='per stage, "3,4,6,3"; empty: the preset\'s own')
+    batch_norm: bool = setting(True)
+    activation: str = setting("relu", choices=lambda: list(ACTIVATIONS))
+    dropout: float = setting(0.0, lo=0.0, hi=0.95, step=0.05)
+    custom: bool = setting(False, help="True: the model is ``layers`` (edited, built from nothing, or uploaded)")
+    name: str = setting("")
+    layers: list = setting(factory=list, help="compact spec layers, when custom")
+    selected: str = setting("0", help='index path of the layer being edited: "3" or "0.4"')
+    table: str = setting("layers", choices=tuple(TABLE_LEVELS))
+    batch_size: int = setting(32, lo=1, hi=65536)
+    optimizer: str = setting("adam", choices=tuple(OPTIMIZERS))
+    diagram: str = setting("auto", choices=tuple(DIAGRAM_DETAIL))
+    seed: int = setting(0, help='the random input of the "check with PyTorch" forward pass')
 
     def __post_init__(self):
-        # A hand-edited link must never break a widget: clamp numbers into the widgets' ranges, reset unknown names.
-        def clamp(v, lo, hi):
-            return min(max(v, lo), hi)
-
-        self.num_classes, self.channels = clamp(self.num_classes, 1, 100_000), clamp(self.channels, 1, 2048)
-        self.height, self.width = clamp(self.height, 1, 4096), clamp(self.width, 1, 4096)
-        self.width_mult, self.dropout = clamp(self.width_mult, 0.125, 4.0), clamp(self.dropout, 0.0, 0.95)
-        self.batch_size = clamp(self.batch_size, 1, 65536)
-        if self.preset and self.preset not in MODELS:
-            self.preset = "simplecnn"
-        if self.activation not in ACTIVATIONS:
-            self.activation = "relu"
-        if self.optimizer not in OPTIMIZERS:
-            self.optimizer = "adam"
-        if self.table not in TABLE_LEVELS:
-            self.table = "layers"
-        if self.diagram not in DIAGRAM_DETAIL:
-            self.diagram = "auto"
-        if not isinstance(self.layers, list):
-            self.layers = []
+        # A config built from a preset or an uploaded spec must never break a widget either: pull every
+        # value into what the page offers (a link's values were already, with sentences, when it was read).
+        values, _ = settings.fit_values(type(self), vars(self))
+        for name, value in values.items():
+            if value is not getattr(self, name):
+                setattr(self, name, value)
 
 
 def preset_config(name: str, base: ArchConfig | None = None) -> ArchConfig:

@@ -180,7 +180,9 @@ def kernel_from_cells(cells) -> torch.Tensor:
 
     An emptied cell counts as 0 rather than poisoning the whole feature map with NaN.
     """
-    return torch.nan_to_num(torch.as_tensor(np.asarray(cells, dtype="float32")), nan=0.0)
+    return torch.nan_to_num(
+        torch.tensor(np.asarray(cells, dtype="float32")), nan=0.0
+    )  # a copy: the grid may be read-only
 
 
 # --------------------------------------------------------------------------- applying

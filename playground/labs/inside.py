@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn as nn
 
+from playground.common import settings
+from playground.common.images import sample_images
+from playground.common.settings import setting
 from playground.models import probe
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -30,23 +33,45 @@ NORMALISATION_WORDS = {"imagenet": "ImageNet's mean and std", "half": "(x - 0.5)
 
 
 PICTURES = ("validation", "sample", "upload")
+SOURCES = ("run", "zoo")  # a run trained in the app | a zoo preset with a weights file
+VALIDATION_IMAGES = 12  # how many of a run's validation images the page offers
+TOP_K = (3, 5, 10)
+
+
+def _model_names() -> list[str]:
+    from playground.models.zoo import MODELS
+
+    return MODELS.names()
 
 
 @dataclass
 class InsideConfig:
-    """The page's one config object; every field has a default and a URL form."""
+    """The page's one config object; every field has a default, a URL form and what it may be (``setting``)."""
 
-    source: str = "run"  # run | zoo
-    run: str = ""  # run id; "" = the newest run with weights
-    preset: str = "resnet18"  # zoo source: the preset the weights file belongs to
-    image_size: int = 0  # zoo source: input side; 0 = the preset's own
-    normalise: str = "imagenet"  # zoo source: one of NORMALISATIONS
-    picture: str = "validation"  # validation (the run's own data) | sample (bundled photo) | upload
-    index: int = 0  # which validation image
-    sample: str = "chelsea.png"
-    layer: int = 0  # feature maps: index into ``Probe.map_shapes()``
-    other: int = -1  # Grad-CAM's second class; -1 = the runner-up prediction
-    k: int = 5  # top-k
+    source: str = setting("run", choices=SOURCES)
+    run: str = setting("", help='run id; "" = the newest run with weights')  # checked against the store: clamp_config
+    preset: str = setting("resnet18", choices=_model_names, help="zoo source: the preset the weights file belongs to")
+    image_size: int = setting(0, lo=0, hi=512, step=16, reset=True, help="zoo source: input side; 0 = the preset's own")
+    normalise: str = setting("imagenet", choices=NORMALISATIONS)
+    picture: str = setting("validation", choices=PICTURES)
+    index: int = setting(0, lo=0, hi=VALIDATION_IMAGES - 1, reset=True, help="which validation image")
+    sample: str = setting("chelsea.png", choices=lambda: sample_images())
+    layer: int = setting(0, lo=0, hi=200, reset=True, help="feature maps: index into Probe.map_shapes()")
+    other: int = setting(-1, lo=-1, hi=999, reset=True, help="Grad-CAM's second class; -1 = the runner-up")
+    k: int = setting(5, choices=TOP_K, reset=True, help="top-k")
+
+
+def clamp_config(cfg: InsideConfig, run_ids: list[str]) -> tuple[InsideConfig, list[str]]:
+    """A link's values pulled back to what the page offers, with a sentence for each change.
+
+    The settings do the ranges and choices; the run must be one of this store's ``run_ids``.
+    """
+    cfg, problems = settings.fit(cfg)
+    if cfg.run and cfg.run not in run_ids:
+        new = run_ids[0] if run_ids else ""
+        problems.append(f"The link's run = {cfg.run!r} is not available; using {new!r}.")
+        cfg = replace(cfg, run=new)
+    return cfg, problems
 
 
 @dataclass
@@ -104,9 +129,9 @@ class Probe:
 
 def trained_runs(runs_root: str | Path | None = None) -> list:
     """Runs of the store that have saved weights (``RunInfo`` list, newest first)."""
-    from playground.runs.store import list_runs
+    from playground.runs.store import has_weights, list_runs
 
-    return [r for r in list_runs(runs_root) if (r.path / "weights.pt").is_file() and not r.active]
+    return [r for r in list_runs(runs_root) if has_weights(r.path) and not r.active]
 
 
 def run_label(info) -> str:
@@ -214,14 +239,15 @@ def from_zoo(preset: str, state_dict: dict, image_size: int | None = None, norma
     )
 
 
-def validation_images(run_dir: str | Path, n: int = 12) -> list[tuple[torch.Tensor, str]]:
+def validation_images(run_dir: str | Path, n: int = VALIDATION_IMAGES) -> list[tuple[torch.Tensor, str]]:
     """The first ``n`` validation images of a run's dataset: ``[(uint8 (C, H, W), true class), ...]``.
 
     The run's config regenerates exactly its split (same data seed), so these are images it never trained on.
     """
+    from playground.runs.store import config_file
     from playground.training.loop import TrainConfig, load_data
 
-    config = TrainConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    config = TrainConfig.from_dict(json.loads(config_file(run_dir).read_text()))
     data = load_data(config)
     return [(data.val_x[i], data.class_names[int(data.val_y[i])]) for i in range(min(n, len(data.val_y)))]
 

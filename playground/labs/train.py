@@ -22,9 +22,7 @@ from playground.training.loop import TrainConfig
 SMALL_INPUT_PIXELS = 64 * 64  # above this a CPU run gets the "large inputs are slow" warning
 
 
-def uploads_dir(root: str | Path | None = None) -> Path:
-    """Where the page keeps uploaded zips, specs and pipelines: ``<runs dir>/.uploads``."""
-    return runs.runs_dir(root) / ".uploads"
+uploads_dir = runs.uploads_dir  # where the page keeps uploads (the run store's layout)
 
 
 def _uploaded(value, uploads: Path) -> bool:

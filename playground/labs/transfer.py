@@ -16,42 +16,56 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
+from playground.common import settings
+from playground.common.lists import edit_rows, is_row_edit
+from playground.common.settings import setting
 from playground.models import transfer
 from playground.models.transfer import MODES, TransferConfig, article_head
 
 LAUNCH_DATASETS = ("shapes", "digits", "images")
 IMAGE_SIZES = (32, 48, 64, 96, 128)
 LR_SCALES = (0.01, 0.03, 0.1, 0.3, 1.0)
+HEAD_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # AdamW, the head's learning rate
+BATCH_SIZES = (16, 32, 64, 128)
+
+
+def _head_ok(head: list) -> bool:
+    return all(isinstance(layer, dict) for layer in head)
+
+
+def _overrides_ok(overrides: dict) -> bool:
+    return all(isinstance(v, bool) for v in overrides.values())
 
 
 @dataclass
 class TransferLabConfig:
-    """Everything the Transfer Learning page shows; every field has a default and a URL form."""
+    """Everything the Transfer Learning page shows; every field has a default, a URL form and what it may be."""
 
-    backbone: str = "resnet50"
-    weights: str = "imagenet"  # imagenet | upload | run | random
-    run: str = ""  # weights == "run": the id of a run trained in the app (its model is the backbone)
-    num_classes: int = 5  # the article's 5; a launched run uses its dataset's classes
-    head: list = field(default_factory=article_head)
-    mode: str = "feature_extraction"  # or fine_tuning
-    unfrozen_stages: int = 1
-    stage_overrides: dict = field(default_factory=dict)
-    backbone_lr_scale: float = 0.1
+    backbone: str = setting("resnet50", choices=lambda: transfer.BACKBONES.names())
+    weights: str = setting("imagenet", choices=transfer.WEIGHT_SOURCES)  # imagenet | upload | run | random
+    # weights == "run": the id of a run trained in the app (its model is the backbone); checked by clamp_config.
+    run: str = setting("")
+    num_classes: int = setting(5, lo=1, hi=1000, reset=True)  # the article's 5; a launched run uses its dataset's
+    head: list = setting(factory=article_head, check=_head_ok)
+    mode: str = setting("feature_extraction", choices=MODES)
+    unfrozen_stages: int = setting(1, lo=0, hi=20, reset=True)
+    stage_overrides: dict = setting(factory=dict, check=_overrides_ok)
+    backbone_lr_scale: float = setting(0.1, choices=LR_SCALES)
     # A launched run: small images, few epochs, a modest subset, because a CPU has to train it.
-    dataset: str = "shapes"  # shapes | digits | images (an uploaded zip)
-    image_size: int = 32
-    dataset_size: int = 1000
-    epochs: int = 2
-    lr: float = 0.001  # AdamW, the head's; the backbone gets lr x backbone_lr_scale
-    batch_size: int = 64
-    compare: bool = True  # also train the same network from scratch
-    seed: int = 0
+    dataset: str = setting("shapes", choices=LAUNCH_DATASETS)  # shapes | digits | images (an uploaded zip)
+    image_size: int = setting(32, choices=IMAGE_SIZES)
+    dataset_size: int = setting(1000, lo=200, hi=12_000, step=200)
+    epochs: int = setting(2, lo=1, hi=20)
+    lr: float = setting(0.001, choices=HEAD_LRS)  # the head's; the backbone gets lr x backbone_lr_scale
+    batch_size: int = setting(64, choices=BATCH_SIZES)
+    compare: bool = setting(True, help="also train the same network from scratch")
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
 
     def transfer_config(self, num_classes: int | None = None) -> TransferConfig:
         """The ``TransferConfig`` this setup describes (``num_classes`` overrides the page's)."""
@@ -62,40 +76,21 @@ class TransferLabConfig:
 
 
 def clamp_config(cfg: TransferLabConfig, run_ids: list[str]) -> tuple[TransferLabConfig, list[str]]:
-    """Pull a link's unusable values back to what the page offers, with a sentence for each."""
+    """Pull a link's unusable values back to what the page offers, with a sentence for each.
+
+    The settings do the ranges and choices; a run as the backbone must be one of this store's ``run_ids``.
+    """
     from dataclasses import replace
 
-    changes, problems = {}, []
-    if cfg.backbone not in transfer.BACKBONES:
-        changes["backbone"] = TransferLabConfig.backbone
-    if cfg.weights not in transfer.WEIGHT_SOURCES:
-        changes["weights"] = TransferLabConfig.weights
+    cfg, problems = settings.fit(cfg)
     if cfg.weights == "run" and cfg.run not in run_ids:
         if run_ids:
-            changes["run"] = run_ids[0]
             problems.append(f"The link's run {cfg.run!r} is not in this app's run store; using {run_ids[0]!r}.")
+            cfg = replace(cfg, run=run_ids[0])
         else:
-            changes["weights"], changes["run"] = "random", ""
-    if cfg.mode not in MODES:
-        changes["mode"] = TransferLabConfig.mode
-    if cfg.dataset not in LAUNCH_DATASETS:
-        changes["dataset"] = TransferLabConfig.dataset
-    if cfg.image_size not in IMAGE_SIZES:
-        changes["image_size"] = min(IMAGE_SIZES, key=lambda s: abs(s - cfg.image_size))
-    if cfg.backbone_lr_scale not in LR_SCALES:
-        changes["backbone_lr_scale"] = min(LR_SCALES, key=lambda s: abs(s - cfg.backbone_lr_scale))
-    if not 1 <= cfg.num_classes <= 1000:
-        changes["num_classes"] = TransferLabConfig.num_classes
-    if not 0 <= cfg.unfrozen_stages <= 20:
-        changes["unfrozen_stages"] = 1
-    if not isinstance(cfg.stage_overrides, dict) or not all(isinstance(v, bool) for v in cfg.stage_overrides.values()):
-        changes["stage_overrides"] = {}
-    if not isinstance(cfg.head, list) or not all(isinstance(layer, dict) for layer in cfg.head):
-        changes["head"] = article_head()
-    for k, v in changes.items():
-        if k != "run":
-            problems.append(f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}.")
-    return replace(cfg, **changes), problems
+            problems.append(f"The link's weights = {cfg.weights!r} is not available (no run here); using 'random'.")
+            cfg = replace(cfg, weights="random", run="")
+    return cfg, problems
 
 
 # --------------------------------------------------------------------------- a run as backbone
@@ -104,10 +99,11 @@ def clamp_config(cfg: TransferLabConfig, run_ids: list[str]) -> tuple[TransferLa
 def run_model_factory(run_dir: str | Path):
     """``(factory, info)`` for the model of a run trained in the app: a zero-argument builder of its
     architecture (no weights) and ``{"model", "dataset", "classes", "in_channels", "image_size"}``."""
+    from playground.runs.store import config_file
     from playground.training.models import resolve_model
 
     run = Path(run_dir)
-    config = json.loads((run / "config.json").read_text())
+    config = json.loads(config_file(run).read_text())
     ds = json.loads((run / "dataset.json").read_text())
     model = config.get("model", "simplecnn")
     if isinstance(model, dict) and model.get("kind") == "transfer":
@@ -337,12 +333,8 @@ def edit_head(head: list[dict], op: str, index: int, value=None) -> list[dict]:
     out = [dict(layer) for layer in head]
     if op == "add":
         out.insert(max(0, min(index, len(out))), default_head_layer(value))
-    elif op == "remove" and 0 <= index < len(out):
-        out.pop(index)
-    elif op == "up" and 0 < index < len(out):
-        out[index - 1], out[index] = out[index], out[index - 1]
-    elif op == "down" and 0 <= index < len(out) - 1:
-        out[index], out[index + 1] = out[index + 1], out[index]
+    elif is_row_edit(op):
+        out = edit_rows(out, op, index)
     elif op == "set" and 0 <= index < len(out):
         kind = out[index]["type"]
         if kind == "dropout":

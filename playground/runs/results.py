@@ -126,6 +126,21 @@ def misclassified_gallery(evaluation: Evaluation, data: ImageDataset, limit: int
     ]
 
 
+def run_mistakes(run_dir: str | Path, limit: int = 24) -> list[tuple]:
+    """``(uint8 numpy (C, H, W), "true → predicted (confidence)")`` for a run's most confident mistakes.
+
+    The run's config regenerates the data with the same seed: the same validation split the run scored.
+    """
+    from playground.runs.store import config_file
+
+    ev = run_evaluation(run_dir)
+    data = load_data(TrainConfig.from_dict(json.loads(config_file(run_dir).read_text())))
+    return [
+        (m["image"].numpy(), f"{m['true']} → {m['pred']} ({m['confidence']:.0%})")
+        for m in misclassified_gallery(ev, data, limit)
+    ]
+
+
 def predict(run_dir: str | Path | LoadedRun, image, k: int = 5) -> list[tuple[str, float]]:
     """Top-``k`` ``(class, probability)`` for one picture (PIL image, uint8/float tensor or array)."""
     loaded = run_dir if isinstance(run_dir, LoadedRun) else load_run_model(run_dir)

@@ -65,6 +65,39 @@ def runs_dir(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("PLAYGROUND_RUNS_DIR") or ROOT / "runs")
 
 
+def uploads_dir(root: str | Path | None = None) -> Path:
+    """Where the app keeps uploaded zips, specs, pipelines and weights: ``<runs dir>/.uploads``."""
+    return runs_dir(root) / ".uploads"
+
+
+def config_file(run_dir: str | Path) -> Path:
+    """The run's ``config.json`` (its ``TrainConfig``)."""
+    return Path(run_dir) / "config.json"
+
+
+def weights_file(run_dir: str | Path) -> Path:
+    """The run's ``weights.pt`` (its model's state_dict; absent until the first epoch ends)."""
+    return Path(run_dir) / "weights.pt"
+
+
+def evaluation_file(run_dir: str | Path) -> Path:
+    """The run's ``evaluation.json`` (absent until training ends)."""
+    return Path(run_dir) / "evaluation.json"
+
+
+def has_weights(run_dir: str | Path) -> bool:
+    """Has the run saved weights?"""
+    return weights_file(run_dir).is_file()
+
+
+def modified(path: str | Path) -> float:
+    """A file's modification time (0.0 when it is missing): a cache key that changes when the file does."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def slots_per_device() -> int:
     """How many runs may share one device (``$PLAYGROUND_RUNS_PER_DEVICE``, default 1)."""
     try:

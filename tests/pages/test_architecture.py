@@ -60,7 +60,7 @@ def test_opens_on_the_articles_simplecnn(lab):
 
 def test_resnet50_table_totals_diagram_and_link(lab):
     at = lab()
-    at.selectbox(key="arch_preset").set_value("resnet50").run()
+    at.selectbox(key="architecture_preset").set_value("resnet50").run()
     assert not at.exception
     m = _metrics(at)
     assert m["Parameters"] == "25,557,032" and m["MACs per image"] == "4.089 G" and m["Receptive field"] == "427 px"
@@ -69,34 +69,34 @@ def test_resnet50_table_totals_diagram_and_link(lab):
     diagram = json.loads(at.get("plotly_chart")[0].proto.spec)
     arcs = [s for s in diagram["layout"]["shapes"] if s["type"] == "path"]
     assert len(arcs) == 16  # one skip connection per bottleneck block
-    at.selectbox(key="arch_table").set_value("blocks").run()
+    at.selectbox(key="architecture_table").set_value("blocks").run()
     assert list(_table(at)["Type"]).count("Bottleneck") == 16
 
 
 def test_knobs_rebuild_the_preset(lab):
     at = lab({"preset": "resnet18", "num_classes": "1000", "height": "224", "width": "224"})
-    at.number_input(key="arch_width_mult").set_value(0.5).run()
-    at.number_input(key="arch_num_classes").set_value(5).run()
+    at.number_input(key="architecture_width_mult").set_value(0.5).run()
+    at.number_input(key="architecture_num_classes").set_value(5).run()
     assert _metrics(at)["Output shape"] == "[32, 5]"
-    at.toggle(key="arch_batch_norm").set_value(False).run()
+    at.toggle(key="architecture_batch_norm").set_value(False).run()
     assert "BatchNorm2d" not in set(_table(at)["Type"])
-    at.text_input(key="arch_blocks").input("1,1,1,1").run()
+    at.text_input(key="architecture_blocks").input("1,1,1,1").run()
     assert not at.exception
     assert list(_table(at)["Layer"]).count("layer1.0.conv1") == 1 and "layer1.1.conv1" not in set(_table(at)["Layer"])
-    at.text_input(key="arch_blocks").input("1,1").run()
+    at.text_input(key="architecture_blocks").input("1,1").run()
     assert "must be 4 whole numbers" in " ".join(w.value for w in at.warning)
 
 
 def test_editing_a_layer_explains_the_break_and_the_fix(lab):
     at = lab()
-    at.selectbox(key="arch_selected").set_value("0.8").run()  # features.8, the 128-channel conv
-    at.number_input(key="arch_f_0_8_out_channels").set_value(256).run()
+    at.selectbox(key="architecture_selected").set_value("0.8").run()  # features.8, the 128-channel conv
+    at.number_input(key="architecture_f_0_8_out_channels").set_value(256).run()
     assert not at.exception
     assert "Layer classifier (Linear) expects 128 inputs, it gets 256: set in_features=256" in _errors(at)
     assert _table(at)["Output shape"].iloc[-1] == "[32, 256]"  # the rows stop before the broken layer
-    at.button(key="arch_goto_error").click().run()
-    assert at.selectbox(key="arch_selected").value == "2"
-    at.text_input(key="arch_f_2_in_features").input("256").run()
+    at.button(key="architecture_goto_error").click().run()
+    assert at.selectbox(key="architecture_selected").value == "2"
+    at.text_input(key="architecture_f_2_in_features").input("256").run()
     assert _errors(at) == "" and _metrics(at)["Output shape"] == "[32, 10]"
     assert at.query_params["custom"] == "1" and "layers" in at.query_params
 
@@ -104,25 +104,25 @@ def test_editing_a_layer_explains_the_break_and_the_fix(lab):
 def test_building_from_nothing_and_reordering(lab):
     at = lab({"preset": "", "channels": "1", "height": "28", "width": "28"})
     for kind in ("conv", "activation", "maxpool", "flatten", "linear"):
-        at.selectbox(key="arch_add_type").set_value(kind).run()
-        at.button(key="arch_add").click().run()
+        at.selectbox(key="architecture_add_type").set_value(kind).run()
+        at.button(key="architecture_add").click().run()
         assert not at.exception
     table = _table(at)
     assert list(table["Type"]) == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
     assert _metrics(at)["Output shape"] == "[32, 10]"
-    at.selectbox(key="arch_selected").set_value("3").run()  # the flatten
-    at.button(key="arch_down").click().run()
+    at.selectbox(key="architecture_selected").set_value("3").run()  # the flatten
+    at.button(key="architecture_down").click().run()
     assert "gets a 64x14x14 feature map, not a flat vector" in _errors(at) and "add a flatten before it" in _errors(at)
-    at.button(key="arch_up").click().run()
+    at.button(key="architecture_up").click().run()
     assert _errors(at) == ""
-    at.button(key="arch_remove").click().run()
+    at.button(key="architecture_remove").click().run()
     assert "add a flatten before it" in _errors(at)
 
 
 def test_exports_source_json_and_a_link_that_reproduces_the_model(lab, app_page):
     at = lab()
-    at.selectbox(key="arch_selected").set_value("0.0").run()
-    at.number_input(key="arch_f_0_0_out_channels").set_value(48).run()
+    at.selectbox(key="architecture_selected").set_value("0.0").run()
+    at.number_input(key="architecture_f_0_0_out_channels").set_value(48).run()
     codes = " ".join(c.value for c in at.code)
     assert "class SimpleCNNEdited(nn.Module):" in codes and "nn.Conv2d(3, 48, kernel_size=3, padding=1)" in codes
     link = next(c.value for c in at.code if "layers=" in c.value)
@@ -133,27 +133,27 @@ def test_exports_source_json_and_a_link_that_reproduces_the_model(lab, app_page)
     assert not shared.exception
     assert list(_table(shared)["Output shape"]) == list(_table(at)["Output shape"])
     assert _metrics(shared)["Parameters"] == _metrics(at)["Parameters"]
-    at.button(key="arch_check").click().run()
+    at.button(key="architecture_check").click().run()
     assert any("PyTorch agrees" in s.value for s in at.success)
 
 
 def test_uploading_a_json_spec(lab, tmp_path):
     at = lab()
     spec = model_spec("resnet20", num_classes=7)
-    at.file_uploader(key="arch_upload").upload("resnet20.json", dumps(spec).encode(), "application/json").run()
+    at.file_uploader(key="architecture_upload").upload("resnet20.json", dumps(spec).encode(), "application/json").run()
     assert not at.exception
     assert _metrics(at)["Output shape"] == "[32, 7]" and _metrics(at)["Parameters"] == f"{269_722 - 3 * 65:,}"
     assert any("Loaded ResNet-20" in s.value for s in at.success)
-    at.file_uploader(key="arch_upload").upload("broken.json", b'{"layers": [', "application/json").run()
+    at.file_uploader(key="architecture_upload").upload("broken.json", b'{"layers": [', "application/json").run()
     assert not at.exception
     assert "broken.json: The spec is not valid JSON (line 1, column" in _errors(at)
 
 
 def test_training_memory_warns_when_it_will_not_fit(lab):
     at = lab({"preset": "vgg16", "num_classes": "1000", "height": "224", "width": "224"})
-    at.number_input(key="arch_batch_size").set_value(65536).run()
+    at.number_input(key="architecture_batch_size").set_value(65536).run()
     assert any("lower the batch size" in w.value for w in at.warning)
-    at.number_input(key="arch_batch_size").set_value(1).run()
+    at.number_input(key="architecture_batch_size").set_value(1).run()
     assert not any("lower the batch size" in w.value for w in at.warning)
 
 

@@ -69,27 +69,27 @@ def test_a_run_shows_prediction_grad_cam_filters_and_feature_maps(app_page, with
     [chart] = at.get("plotly_chart")
     assert chart.proto.spec.count('"orientation":"h"') == 1  # the top-5 bars
     # Another layer, another class, another validation image: each reruns only what changed.
-    at.select_slider(key="in_layer").set_value(2).run()
+    at.select_slider(key="inside_layer").set_value(2).run()
     assert captions(at)[4].startswith("features.4: 64 channels of 4x4")
-    at.selectbox(key="in_other").set_value(7).run()
+    at.selectbox(key="inside_other").set_value(7).run()
     assert captions(at)[2].startswith("Grad-CAM for 7 ")
-    at.select_slider(key="in_index").set_value(5).run()
+    at.select_slider(key="inside_index").set_value(5).run()
     assert "validation image #6" in captions(at)[0]
     assert {k: at.query_params[k] for k in ("layer", "other", "index")} == {"layer": "2", "other": "7", "index": "5"}
-    at.radio(key="in_k").set_value(10).run()
+    at.radio(key="inside_k").set_value(10).run()
     spec = at.get("plotly_chart")[0].proto.spec
     assert len(json.loads(spec)["data"][0]["y"]) == 10
 
 
 def test_bundled_photos_and_uploads_are_prepared_like_the_runs_images(app_page, with_store):
     at = app_page(PAGE)
-    at.radio(key="in_picture").set_value("sample").run()
+    at.radio(key="inside_picture").set_value("sample").run()
     assert captions(at)[0] == "What the model sees: chelsea.png (8x8, 1 channel)"
-    at.radio(key="in_picture").set_value("upload").run()
+    at.radio(key="inside_picture").set_value("upload").run()
     assert "Upload a picture" in at.info[0].value
-    at.file_uploader(key="in_upload").upload("red.png", png(), "image/png").run()
+    at.file_uploader(key="inside_upload").upload("red.png", png(), "image/png").run()
     assert not at.exception and captions(at)[0] == "What the model sees: red.png (8x8, 1 channel)"
-    at.file_uploader(key="in_upload").upload("notes.jpg", b"%PDF-1.4 not an image", "image/jpeg").run()
+    at.file_uploader(key="inside_upload").upload("notes.jpg", b"%PDF-1.4 not an image", "image/jpeg").run()
     assert not at.exception and "notes.jpg is not an image this app can read" in at.error[0].value
 
 
@@ -97,19 +97,19 @@ def test_a_zoo_model_with_a_weights_file(app_page, with_store):
     from playground.models.zoo import build_model
 
     at = app_page(PAGE)
-    at.radio(key="in_source").set_value("zoo").run()
-    at.selectbox(key="in_preset").set_value("simplecnn").run()
+    at.radio(key="inside_source").set_value("zoo").run()
+    at.selectbox(key="inside_preset").set_value("simplecnn").run()
     assert "Upload the model's weights" in at.info[0].value
     torch.manual_seed(0)
     model = build_model("simplecnn", num_classes=3, in_channels=3)
     data = weights_file(model.state_dict())
-    at.file_uploader(key="in_weights").upload("simple.pt", data, "application/octet-stream").run()
+    at.file_uploader(key="inside_weights").upload("simple.pt", data, "application/octet-stream").run()
     assert not at.exception and not at.error
     assert captions(at)[0] == "What the model sees: chelsea.png (32x32, 3 channels)"
     assert captions(at)[3].startswith("32 filters of 3x3 over 3 input channels (shown as RGB)")
-    assert at.selectbox(key="in_other").options == ["the runner-up", "class 0", "class 1", "class 2"]
+    assert at.selectbox(key="inside_other").options == ["the runner-up", "class 0", "class 1", "class 2"]
     # Weights of another model: a sentence naming the keys, no traceback.
-    at.selectbox(key="in_preset").set_value("lenet5").run()
+    at.selectbox(key="inside_preset").set_value("lenet5").run()
     assert not at.exception and "do not fit this model" in at.error[0].value
 
 

@@ -43,7 +43,11 @@ def article_line(at) -> str:
 
 
 def stage_boxes(at) -> dict[str, bool]:
-    return {cb.key[len("tl_stage_") :]: cb.value for cb in at.checkbox if cb.key and cb.key.startswith("tl_stage_")}
+    return {
+        cb.key[len("transfer_stage_") :]: cb.value
+        for cb in at.checkbox
+        if cb.key and cb.key.startswith("transfer_stage_")
+    }
 
 
 def test_the_articles_numbers_and_the_offline_sentence(app_page, store, offline):
@@ -59,12 +63,12 @@ def test_the_articles_numbers_and_the_offline_sentence(app_page, store, offline)
     assert stage_boxes(at) == {"stem": False, "layer1": False, "layer2": False, "layer3": False, "layer4": False}
     warning = at.warning[0].value
     assert "not in the torch cache and cannot be downloaded" in warning and "resnet50-11ad3fa6.pth" in warning
-    assert at.button(key="tl_launch").disabled
+    assert at.button(key="transfer_launch").disabled
     head_code = next(c.value for c in at.code if c.value.startswith("model.fc"))
     assert "Linear(in_features=2048, out_features=256, bias=True)" in head_code
     # Offline, the page offers random initialisation in one click.
-    at.button(key="tl_to_random").click().run()
-    assert at.radio(key="tl_weights").value == "random" and not at.button(key="tl_launch").disabled
+    at.button(key="transfer_to_random").click().run()
+    assert at.radio(key="transfer_weights").value == "random" and not at.button(key="transfer_launch").disabled
     assert article_line(at) == ARTICLE  # the weights do not change the counts
 
 
@@ -73,36 +77,36 @@ def test_cached_imagenet_weights_are_found(app_page, store, offline):
     torch.save({}, transfer.imagenet_weights_file("resnet50"))
     at = app_page(PAGE)
     assert "are in the torch cache" in at.success[0].value and not at.warning
-    assert not at.button(key="tl_launch").disabled
+    assert not at.button(key="transfer_launch").disabled
 
 
 def test_stage_toggles_and_fine_tuning_update_the_counts_at_once(app_page, store, offline):
     at = app_page(PAGE)
-    at.checkbox(key="tl_stage_layer4").check().run()
+    at.checkbox(key="transfer_stage_layer4").check().run()
     assert metrics(at)["Trainable"] == "15,490,565"
     assert article_line(at) == "Trainable: 15,490,565 / 24,033,861 parameters"
     assert json.loads(at.query_params["stage_overrides"]) == {"layer4": True}
-    at.checkbox(key="tl_stage_layer4").uncheck().run()
+    at.checkbox(key="transfer_stage_layer4").uncheck().run()
     assert article_line(at) == ARTICLE and "stage_overrides" not in at.query_params
-    at.radio(key="tl_mode").set_value("fine_tuning").run()
-    at.slider(key="tl_unfrozen_stages").set_value(2).run()
+    at.radio(key="transfer_mode").set_value("fine_tuning").run()
+    at.slider(key="transfer_unfrozen_stages").set_value(2).run()
     assert [k for k, v in stage_boxes(at).items() if v] == ["layer3", "layer4"]
     expected = transfer.describe(transfer.TransferConfig(mode="fine_tuning", unfrozen_stages=2))
     assert metrics(at)["Trainable"] == f"{expected['trainable']:,}"
-    at.checkbox(key="tl_stage_layer3").uncheck().run()  # a toggle wins over the strategy
+    at.checkbox(key="transfer_stage_layer3").uncheck().run()  # a toggle wins over the strategy
     assert [k for k, v in stage_boxes(at).items() if v] == ["layer4"]
-    at.select_slider(key="tl_backbone_lr_scale").set_value(0.01).run()
+    at.select_slider(key="transfer_backbone_lr_scale").set_value(0.01).run()
     assert at.query_params["backbone_lr_scale"] == "0.01" and at.query_params["mode"] == "fine_tuning"
 
 
 def test_the_head_designer(app_page, store, offline):
     at = app_page(PAGE)
-    at.number_input(key="tl_h0_1").set_value(64).run()  # Linear(2048 -> 64)
+    at.number_input(key="transfer_h0_1").set_value(64).run()  # Linear(2048 -> 64)
     assert metrics(at)["Trainable"] == f"{2048 * 64 + 64 + 64 * 5 + 5:,}"
-    at.button(key="tl_h0_0_rm").click().run()  # drop the first Dropout: no parameters, same count
+    at.button(key="transfer_h0_0_rm").click().run()  # drop the first Dropout: no parameters, same count
     assert metrics(at)["Trainable"] == f"{2048 * 64 + 64 + 64 * 5 + 5:,}"
-    at.selectbox(key="tl_add_kind").set_value("batchnorm").run()
-    at.button(key="tl_add").click().run()  # BatchNorm1d(64) before the last layer: 128 more
+    at.selectbox(key="transfer_add_kind").set_value("batchnorm").run()
+    at.button(key="transfer_add").click().run()  # BatchNorm1d(64) before the last layer: 128 more
     assert metrics(at)["Trainable"] == f"{2048 * 64 + 64 + 128 + 64 * 5 + 5:,}"
     assert [layer["type"] for layer in json.loads(at.query_params["head"])] == [
         "linear",
@@ -112,26 +116,26 @@ def test_the_head_designer(app_page, store, offline):
         "linear",
     ]
     # A head that does not end in the classes gets a sentence that says how to fix it.
-    at.checkbox(key="tl_h2_4_classes").uncheck().run()
+    at.checkbox(key="transfer_h2_4_classes").uncheck().run()
     assert not at.exception and "make its last Linear layer output 'classes'" in at.error[0].value
-    assert at.button(key="tl_launch").disabled
-    at.button(key="tl_head_reset").click().run()
+    assert at.button(key="transfer_launch").disabled
+    at.button(key="transfer_head_reset").click().run()
     assert article_line(at) == ARTICLE and not at.error
-    at.number_input(key="tl_num_classes").set_value(10).run()
+    at.number_input(key="transfer_num_classes").set_value(10).run()
     assert metrics(at)["Trainable"] == f"{2048 * 256 + 256 + 256 * 10 + 10:,}"
 
 
 def test_uploaded_weights_are_checked(app_page, store, offline):
     at = app_page(PAGE, query={"backbone": "resnet18"})
-    at.radio(key="tl_weights").set_value("upload").run()
+    at.radio(key="transfer_weights").set_value("upload").run()
     assert "Upload a state_dict" in at.info[0].value
     buf = io.BytesIO()
     torch.save(torchvision.models.resnet18().state_dict(), buf)
-    at.file_uploader(key="tl_weights_file").upload("r18.pth", buf.getvalue(), "application/octet-stream").run()
+    at.file_uploader(key="transfer_weights_file").upload("r18.pth", buf.getvalue(), "application/octet-stream").run()
     assert not at.exception and "all 120 tensors fit resnet18's backbone" in at.success[0].value
-    at.selectbox(key="tl_backbone").set_value("resnet34").run()
-    assert "These weights do not fit this backbone" in at.error[0].value and at.button(key="tl_launch").disabled
-    at.file_uploader(key="tl_weights_file").upload("cat.pth", b"GIF89a", "application/octet-stream").run()
+    at.selectbox(key="transfer_backbone").set_value("resnet34").run()
+    assert "These weights do not fit this backbone" in at.error[0].value and at.button(key="transfer_launch").disabled
+    at.file_uploader(key="transfer_weights_file").upload("cat.pth", b"GIF89a", "application/octet-stream").run()
     assert "cat.pth is not a PyTorch weights file" in at.error[0].value
 
 
@@ -139,14 +143,14 @@ def test_a_model_trained_here_as_the_backbone(app_page, store, offline):
     run = runs.create_run(TrainConfig(dataset="digits", epochs=1, device="cpu"), store)
     assert execute_run(run, stop_flag=StopFlag())["status"] == "completed"
     at = app_page(PAGE)
-    at.radio(key="tl_weights").set_value("run").run()
-    assert not at.exception and at.selectbox(key="tl_run").value == run.name
+    at.radio(key="transfer_weights").set_value("run").run()
+    assert not at.exception and at.selectbox(key="transfer_run").value == run.name
     assert list(stage_boxes(at)) == ["block1", "block2", "block3"]
     head = 128 * 256 + 256 + 256 * 5 + 5  # SimpleCNN's 128 features -> 256 -> 5
     body = 93_120  # SimpleCNN's conv blocks (its classifier replaced)
     assert article_line(at) == f"Trainable: {head:,} / {body + head:,} parameters"
-    at.radio(key="tl_dataset").set_value("digits").run()
-    assert not at.button(key="tl_launch").disabled  # grey digits suit a backbone trained on grey digits
+    at.radio(key="transfer_dataset").set_value("digits").run()
+    assert not at.button(key="transfer_launch").disabled  # grey digits suit a backbone trained on grey digits
 
 
 def test_launch_starts_the_fine_tuning_run_and_its_from_scratch_twin(app_page, store, offline, monkeypatch):
@@ -158,12 +162,12 @@ def test_launch_starts_the_fine_tuning_run_and_its_from_scratch_twin(app_page, s
 
     monkeypatch.setattr(runs, "launch", fake_launch)
     at = app_page(PAGE, query={"backbone": "resnet18", "weights": "random", "mode": "fine_tuning", "epochs": "3"})
-    at.radio(key="tl_dataset").set_value("digits").run()
+    at.radio(key="transfer_dataset").set_value("digits").run()
     note = "These images have 1 channel and the backbone takes 3: both runs convert them with torchvision's Grayscale"
-    assert any(note in c.value for c in at.caption) and not at.button(key="tl_launch").disabled
-    at.radio(key="tl_dataset").set_value("shapes").run()
+    assert any(note in c.value for c in at.caption) and not at.button(key="transfer_launch").disabled
+    at.radio(key="transfer_dataset").set_value("shapes").run()
     assert not any(note in c.value for c in at.caption)
-    at.button(key="tl_launch").click().run()
+    at.button(key="transfer_launch").click().run()
     assert not at.exception and "Launched" in at.success[0].value
     tune, scratch = launched
     assert tune.model["kind"] == scratch.model["kind"] == "transfer" and tune.model["num_classes"] == 10
@@ -172,7 +176,7 @@ def test_launch_starts_the_fine_tuning_run_and_its_from_scratch_twin(app_page, s
     assert scratch.model["weights"] == "random" and scratch.model["backbone_lr_scale"] == 1.0
     assert tune.augment == tune.val_augment == scratch.augment == "none"  # RGB shapes for an RGB backbone
     # Both appear in the comparison, as queued runs with no curves yet.
-    assert len(at.multiselect(key="tl_compare_runs").value) == 2
+    assert len(at.multiselect(key="transfer_compare_runs").value) == 2
     text = " ".join(m.value for m in at.markdown)
     assert "**fine-tuned**" in text and "**from scratch**" in text
 

@@ -3,7 +3,7 @@
 Every change goes through a callback (callbacks run before the script, so widget keys can
 still be written): it computes the new ``ArchConfig`` with ``playground.labs.architecture`` and stores
 it with ``ui.state.set_config``. The selected layer's settings are widgets keyed
-``arch_f_{path}_{setting}``; structural edits drop those keys so they are primed afresh.
+``architecture_f_{path}_{setting}``; structural edits drop those keys so they are primed afresh.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from playground.labs.architecture import (
     set_setting,
     with_layers,
 )
-from playground.models.blocks import ACTIVATIONS
 from playground.models.vocab import LAYER_TYPES, Field, SpecError, compact, load_spec
 from playground.models.zoo import MODELS, preset_info
 from ui import state
+from ui.widgets import bounds, flash, options, row_buttons
 
-NS = "arch"
+NS = "architecture"
 WIDGETS = {
     "preset",
     "num_classes",
@@ -49,42 +49,26 @@ WIDGETS = {
     "diagram",
 }
 FIELD_PREFIX = f"{NS}_f_"
-FLASH = f"_{NS}_flash"
 
 
 def _cfg() -> ArchConfig:
-    return state.read(st.session_state[f"_{NS}_config"], NS, WIDGETS)
+    return state.current(NS, WIDGETS)
 
 
 def _store(cfg: ArchConfig) -> None:
-    for k in [k for k in st.session_state if str(k).startswith(FIELD_PREFIX)]:
-        del st.session_state[k]
+    state.drop_widgets(FIELD_PREFIX)
     state.set_config(cfg, NS, WIDGETS)
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state[FLASH] = (kind, text)
-
-
-def show_flash() -> None:
-    """The message a callback left for this run (an upload that failed, an edit that could not apply)."""
-    kind, text = st.session_state.pop(FLASH, (None, None))
-    if kind == "error":
-        st.error(text, icon=":material/error:")
-    elif kind:
-        st.success(text, icon=":material/check_circle:")
 
 
 # --------------------------------------------------------------------------- callbacks
 
 
 def _on_preset() -> None:
-    _store(preset_config(st.session_state[state.key(NS, "preset")], _cfg()))
+    _store(preset_config(state.value(NS, "preset"), _cfg()))
 
 
 def _on_knob() -> None:
-    for k in [k for k in st.session_state if str(k).startswith(FIELD_PREFIX)]:
-        del st.session_state[k]  # the layers are rebuilt from the preset: re-prime the selected layer's widgets
+    state.drop_widgets(FIELD_PREFIX)  # the layers are rebuilt from the preset: re-prime the selected layer's widgets
 
 
 def revert() -> None:
@@ -97,8 +81,8 @@ def _on_edit(op: str) -> None:
     spec, _ = config_spec(cfg)
     path, new = path_of(cfg.selected), None
     if op == "add":
-        new = default_layer(st.session_state.get(f"{NS}_add_type", "conv"))
-        where = st.session_state.get(f"{NS}_add_where", "after")
+        new = default_layer(state.value(NS, "add_type", "conv"))
+        where = state.value(NS, "add_where", "after")
         op = {"after": "insert_after", "end": "append", "inside": "append_inside"}[where]
         if op != "append" and get_layer(spec["layers"], path) is None:
             op = "append"
@@ -114,26 +98,26 @@ def _on_field(path: tuple[int, ...], name: str, key: str) -> None:
     try:
         layers = set_setting(spec["layers"], path, name, st.session_state[key])
     except SpecError as exc:
-        _flash("error", str(exc))
+        flash(NS, "error", str(exc))
         return
     new = with_layers(cfg, spec, layers, path)
-    st.session_state[f"_{NS}_config"] = new
-    st.session_state[state.key(NS, "selected")] = new.selected
+    state.save_config(new, NS)
+    state.set_value(NS, "selected", new.selected)
 
 
 def select(path: str) -> None:
     """Callback: edit the layer at ``path`` (the error's "edit this layer" button)."""
-    st.session_state[state.key(NS, "selected")] = path
+    state.set_value(NS, "selected", path)
 
 
 def _on_upload() -> None:
-    file = st.session_state.get(f"{NS}_upload")
+    file = state.value(NS, "upload")
     if file is None:
         return
     try:
         spec = load_spec(file.getvalue())
     except SpecError as exc:
-        _flash("error", f"{file.name}: {exc}")
+        flash(NS, "error", f"{file.name}: {exc}")
         return
     c, h, w = spec["input"]
     cfg = replace(
@@ -147,7 +131,7 @@ def _on_upload() -> None:
     )
     cfg = replace(cfg, custom=True)
     _store(cfg)
-    _flash("success", f"Loaded {spec['name']} from {file.name}.")
+    flash(NS, "success", f"Loaded {spec['name']} from {file.name}.")
 
 
 # --------------------------------------------------------------------------- widgets
@@ -155,7 +139,7 @@ def _on_upload() -> None:
 
 def model_picker(cfg: ArchConfig) -> None:
     """Preset (or nothing), its history, the knobs and the input size."""
-    names = ["", *MODELS.names()]
+    names = options(ArchConfig, "preset")
     top = st.columns([2, 3], gap="large")
     with top[0]:
         st.selectbox(
@@ -166,9 +150,8 @@ def model_picker(cfg: ArchConfig) -> None:
             format_func=lambda n: MODELS.get(n).title if n else "Nothing: an empty model",
         )
         c = st.columns(3)
-        c[0].number_input("Input channels", 1, 2048, key=state.key(NS, "channels"), on_change=_on_knob)
-        c[1].number_input("Height", 1, 4096, key=state.key(NS, "height"), on_change=_on_knob)
-        c[2].number_input("Width", 1, 4096, key=state.key(NS, "width"), on_change=_on_knob)
+        for col, label, name in zip(c, ("Input channels", "Height", "Width"), ("channels", "height", "width")):
+            col.number_input(label, key=state.key(NS, name), on_change=_on_knob, **bounds(ArchConfig, name))
     with top[1]:
         if cfg.preset:
             info = preset_info(cfg.preset)
@@ -194,13 +177,11 @@ def model_picker(cfg: ArchConfig) -> None:
         c = st.columns(6)
         c[0].number_input(
             "Width multiplier",
-            0.125,
-            4.0,
-            step=0.125,
             key=state.key(NS, "width_mult"),
             on_change=_on_knob,
             disabled=edited,
             help="Scales every layer's channels",
+            **bounds(ArchConfig, "width_mult"),
         )
         c[1].text_input(
             "Blocks per stage",
@@ -210,12 +191,26 @@ def model_picker(cfg: ArchConfig) -> None:
             placeholder=",".join(map(str, knobs.get("blocks", []))) or "n/a",
             help="Convs or residual blocks in each stage, e.g. 3,4,6,3",
         )
-        c[2].number_input("Classes", 1, 100_000, key=state.key(NS, "num_classes"), on_change=_on_knob, disabled=edited)
+        c[2].number_input(
+            "Classes",
+            key=state.key(NS, "num_classes"),
+            on_change=_on_knob,
+            disabled=edited,
+            **bounds(ArchConfig, "num_classes"),
+        )
         c[3].selectbox(
-            "Activation", list(ACTIVATIONS), key=state.key(NS, "activation"), on_change=_on_knob, disabled=edited
+            "Activation",
+            options(ArchConfig, "activation"),
+            key=state.key(NS, "activation"),
+            on_change=_on_knob,
+            disabled=edited,
         )
         c[4].number_input(
-            "Dropout", 0.0, 0.95, step=0.05, key=state.key(NS, "dropout"), on_change=_on_knob, disabled=edited
+            "Dropout",
+            key=state.key(NS, "dropout"),
+            on_change=_on_knob,
+            disabled=edited,
+            **bounds(ArchConfig, "dropout"),
         )
         c[5].toggle("Batch norm", key=state.key(NS, "batch_norm"), on_change=_on_knob, disabled=edited)
 
@@ -243,34 +238,22 @@ def layer_editor(spec: dict) -> None:
     skey = state.key(NS, "selected")
     layer = None
     if paths:
-        if st.session_state.get(skey) not in paths:
-            st.session_state[skey] = paths[0]
+        if state.value(NS, "selected") not in paths:
+            state.set_value(NS, "selected", paths[0])  # before the menu is drawn
         st.selectbox("Layer to edit", paths, key=skey, format_func=lambda p: labels.get(p, p))
-        path = path_of(st.session_state[skey])
+        path = path_of(state.value(NS, "selected"))
         layer = get_layer(spec["layers"], path)
     if layer is not None:
         siblings = len(get_layer(spec["layers"], path[:-1])["layers"]) if len(path) > 1 else len(spec["layers"])
-        c = st.columns(3)
-        c[0].button(
-            "Up",
-            icon=":material/arrow_upward:",
-            key=f"{NS}_up",
+        row_buttons(
+            st.columns(3),
+            key=lambda op: f"{NS}_{op}",
             on_click=_on_edit,
-            args=("up",),
-            disabled=path[-1] == 0,
+            args=lambda op: (op,),
+            first=path[-1] == 0,
+            last=path[-1] >= siblings - 1,
+            labels={"up": "Up", "down": "Down", "remove": "Remove"},
             width="stretch",
-        )
-        c[1].button(
-            "Down",
-            icon=":material/arrow_downward:",
-            key=f"{NS}_down",
-            on_click=_on_edit,
-            args=("down",),
-            disabled=path[-1] >= siblings - 1,
-            width="stretch",
-        )
-        c[2].button(
-            "Remove", icon=":material/delete:", key=f"{NS}_remove", on_click=_on_edit, args=("remove",), width="stretch"
         )
         lt = LAYER_TYPES[layer["type"]]
         st.caption(f"**{lt.title}** (`{lt.torch}`): {lt.blurb}")
@@ -295,8 +278,8 @@ def layer_editor(spec: dict) -> None:
     c = st.columns(2)
     c[0].selectbox("Type", list(LAYER_TYPES), key=f"{NS}_add_type", format_func=lambda t: LAYER_TYPES[t].title)
     where = ["after", "end"] + (["inside"] if layer is not None and layer["type"] == "sequential" else [])
-    if st.session_state.get(f"{NS}_add_where") not in where:
-        st.session_state[f"{NS}_add_where"] = "after" if layer is not None else "end"
+    if state.value(NS, "add_where") not in where:
+        state.set_value(NS, "add_where", "after" if layer is not None else "end")  # before the menu is drawn
     c[1].selectbox(
         "Where",
         where,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -25,19 +24,9 @@ from playground.models.vocab import dumps
 from playground.viz import architecture as vz
 from ui import state
 from ui.architecture import editor as arch_editor
+from ui.widgets import bounds, options, pair_text, shape_text, share_link
 
 NS = arch_editor.NS
-
-
-def shape_text(shape) -> str:
-    """``[32, 64, 112, 112]``, as PyTorch prints ``tensor.shape`` in the article."""
-    return "[" + ", ".join(str(int(v)) for v in shape) + "]"
-
-
-def _pair(p) -> str:
-    if p is None:
-        return "whole input"
-    return str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"
 
 
 def summarize_spec(spec: dict, batch_size: int) -> Summary:
@@ -57,7 +46,7 @@ def totals(s: Summary) -> None:
     )
     bottom[1].metric(
         "Receptive field",
-        f"{_pair(s.receptive_field)} px" if s.receptive_field else "n/a",
+        f"{pair_text(s.receptive_field)} px" if s.receptive_field else "n/a",
         help="The input patch one value of the last feature map (before global pooling) sees",
     )
     st.caption(
@@ -93,7 +82,7 @@ def table(s: Summary, cfg: ArchConfig) -> None:
     c[0].markdown(f"**{s.name}** on input {shape_text(s.input_shape)}")
     c[1].selectbox(
         "Rows",
-        list(TABLE_LEVELS),
+        options(ArchConfig, "table"),
         key=state.key(NS, "table"),
         format_func=TABLE_LEVELS.get,
         label_visibility="collapsed",
@@ -110,8 +99,8 @@ def table(s: Summary, cfg: ArchConfig) -> None:
                 "MACs": r.macs,
                 "FLOPs (2×MACs)": r.flops,
                 "Activations": gib(r.activation_bytes) if r.allocates else "in place",
-                "RF": _pair(r.receptive_field) if r.receptive_field else "all",
-                "Jump": _pair(r.jump) if r.jump else "",
+                "RF": pair_text(r.receptive_field) if r.receptive_field else "all",
+                "Jump": pair_text(r.jump) if r.jump else "",
             }
             for r in rows
         ]
@@ -154,16 +143,16 @@ def _device() -> tuple[int | None, str]:
 def memory(s: Summary) -> None:
     """Training memory for the chosen batch size and optimizer, against this machine's device."""
     c = st.columns(2)
-    c[0].number_input("Batch size", 1, 65536, key=state.key(NS, "batch_size"))
+    c[0].number_input("Batch size", key=state.key(NS, "batch_size"), **bounds(ArchConfig, "batch_size"))
     c[1].selectbox(
         "Optimizer",
-        list(OPTIMIZERS),
+        options(ArchConfig, "optimizer"),
         key=state.key(NS, "optimizer"),
         format_func=OPTIMIZERS.get,
         help="Extra values it keeps per trainable weight: Adam 2, SGD with momentum 1, plain SGD none",
     )
     device_bytes, label = _device()
-    m = s.memory(optimizer=st.session_state[state.key(NS, "optimizer")], device_bytes=device_bytes, device_label=label)
+    m = s.memory(optimizer=state.value(NS, "optimizer"), device_bytes=device_bytes, device_label=label)
     parts = [
         ("weights", m.weights),
         ("gradients", m.gradients),
@@ -192,12 +181,12 @@ def plots(s: Summary, spec: dict) -> None:
     if not s.rows:
         st.info("Add layers to see the diagram and the charts.")
         return
-    diagram, bars, rf = _figures(json.dumps(spec), s.batch_size, st.session_state[state.key(NS, "diagram")])
+    diagram, bars, rf = _figures(json.dumps(spec), s.batch_size, state.value(NS, "diagram"))
     t1, t2, t3 = st.tabs(["Network diagram", "Parameters & MACs", "Receptive field"])
     with t1:
         st.radio(
             "Detail",
-            list(DIAGRAM_DETAIL),
+            options(ArchConfig, "diagram"),
             key=state.key(NS, "diagram"),
             format_func=DIAGRAM_DETAIL.get,
             horizontal=True,
@@ -220,16 +209,6 @@ def plots(s: Summary, spec: dict) -> None:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "model"
-
-
-def share_link(cfg: ArchConfig) -> str:
-    """This page's address with the setup in the query string (what the address bar shows)."""
-    try:
-        base = str(st.context.url or "").split("?")[0]
-    except Exception:  # older servers or bare runs
-        base = ""
-    query = urlencode(config_query(cfg))
-    return f"{base}?{query}" if query else base
 
 
 def export(s: Summary, spec: dict, cfg: ArchConfig) -> None:
@@ -276,7 +255,7 @@ def export(s: Summary, spec: dict, cfg: ArchConfig) -> None:
             (st.success if ok else st.error)(text)
     arch_editor.upload_widget()
     st.markdown("**Share this model**: the link holds the preset, knobs and your edits.")
-    st.code(share_link(cfg), language=None, wrap_lines=True)
+    share_link(config_query(cfg))
     if source:
         with st.expander("Preview the PyTorch source"):
             st.code(source, language="python")

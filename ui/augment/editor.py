@@ -26,6 +26,7 @@ from playground.augment.codegen import step_source
 from playground.augment.pipelines import PIPELINES
 from playground.augment.spec import MAX_STEPS, PipelineError, make_step, normalize_spec
 from playground.augment.transforms import TRANSFORMS, Param, groups
+from playground.common.lists import edit_rows, is_row_edit
 from playground.labs.augment import DEFAULT_PRESET, StudioConfig, compact_steps, preset_steps
 from ui import state
 from ui.widgets import options, row_buttons
@@ -128,11 +129,8 @@ def edit_steps(op: str, i: int = 0) -> None:
         steps.append(make_step(state.value(NS, "add_choice")))
     elif op.startswith("add:"):
         steps.append(make_step(op[4:]))
-    elif op == "remove":
-        steps.pop(i)
-    elif op in ("up", "down"):
-        j = i - 1 if op == "up" else i + 1
-        steps[i], steps[j] = steps[j], steps[i]
+    elif is_row_edit(op):
+        steps = edit_rows(steps, op, i)
     _store(steps)
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from playground.common.lists import edit_rows, is_row_edit
 from playground.labs.conv import MAX_LAYERS, ExplorerConfig, article_example
 from playground.models.arithmetic import PADDING_MODES, ConvSpec, LayerReport, PoolSpec, spec_to_dict
 from ui import state
@@ -120,11 +121,8 @@ def _edit(op: str, i: int = 0) -> None:
         layers.append(spec_to_dict(ConvSpec(prev_out * 2 if layers else 16, 3, 1, 1)))
     elif op == "add_pool":
         layers.append(spec_to_dict(PoolSpec("max", 2)))
-    elif op == "remove":
-        layers.pop(i)
-    elif op in ("up", "down"):
-        j = i - 1 if op == "up" else i + 1
-        layers[i], layers[j] = layers[j], layers[i]
+    elif is_row_edit(op):
+        layers = edit_rows(layers, op, i)
     _set_layers(layers)
 
 

@@ -12,13 +12,9 @@ from playground.labs.conv import ExplorerConfig, first_conv_and_pool
 from playground.models.arithmetic import LayerReport, LayerSpec, analyse_layer, stacked_vs_single
 from playground.viz import conv as vz
 from ui import state
-from ui.widgets import IMAGE_TYPES, bounds, options, shape_text
+from ui.widgets import IMAGE_TYPES, bounds, options, pair_text, shape_text
 
 NS = "conv"
-
-
-def _pair(p) -> str:
-    return str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"
 
 
 def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
@@ -44,8 +40,8 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
                 "Parameters": r.params,
                 "Fully-connected equivalent": r.fc_params,
                 "MACs per image": r.macs,
-                "Receptive field": _pair(r.receptive_field),
-                "Jump": _pair(r.jump),
+                "Receptive field": pair_text(r.receptive_field),
+                "Jump": pair_text(r.jump),
             }
         )
     st.dataframe(
@@ -69,7 +65,7 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
         last = ok[-1]
         st.success(
             f"Output shape: **{shape_text(last.out_shape)}**  ·  {sum(r.params for r in ok):,} parameters  ·  "
-            f"{sum(r.macs for r in ok):,} MACs per image (FLOPs = 2 x MACs)  ·  receptive field {_pair(last.receptive_field)}"
+            f"{sum(r.macs for r in ok):,} MACs per image (FLOPs = 2 x MACs)  ·  receptive field {pair_text(last.receptive_field)}"
         )
     for r in ok:
         with st.expander(f"Layer {r.index + 1}: how {shape_text(r.in_shape)} becomes {shape_text(r.out_shape)}"):
@@ -87,8 +83,8 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
                     f"**{r.fc_params:,}**: about **{ratio:,.0f}x** more."
                 )
             st.markdown(
-                f"**Receptive field** {_pair(r.receptive_field)}: each output value depends on a "
-                f"{r.receptive_field[0]}x{r.receptive_field[1]} patch of the input. **Jump** {_pair(r.jump)}: neighbouring "
+                f"**Receptive field** {pair_text(r.receptive_field)}: each output value depends on a "
+                f"{r.receptive_field[0]}x{r.receptive_field[1]} patch of the input. **Jump** {pair_text(r.jump)}: neighbouring "
                 "outputs are that many input pixels apart (the product of the strides so far)."
             )
 
@@ -113,8 +109,8 @@ def vgg_comparison() -> None:
     )
     saved = 1 - res["stacked_params"] / res["single_params"]
     st.markdown(
-        f"Both see a **{big}x{big}** receptive field (stacked: {_pair(res['stacked'][-1].receptive_field)}, "
-        f"single: {_pair(res['single'][-1].receptive_field)}). The stack needs **{res['stacked_params']:,}** parameters "
+        f"Both see a **{big}x{big}** receptive field (stacked: {pair_text(res['stacked'][-1].receptive_field)}, "
+        f"single: {pair_text(res['single'][-1].receptive_field)}). The stack needs **{res['stacked_params']:,}** parameters "
         f"against **{res['single_params']:,}** ({saved:.0%} fewer) and adds {n - 1} more non-linearity: "
         "depth from small kernels is cheaper and more expressive, VGG's argument."
     )
@@ -204,7 +200,9 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         return
     mid.plotly_chart(vz.feature_map(fmap, "conv output"), width="stretch", key="conv_fmap")
     right.plotly_chart(
-        vz.feature_map(pooled, f"after {pool.pool} pooling {_pair(pool.kernel)}"), width="stretch", key="conv_pooled"
+        vz.feature_map(pooled, f"after {pool.pool} pooling {pair_text(pool.kernel)}"),
+        width="stretch",
+        key="conv_pooled",
     )
     st.subheader("Translation invariance")
     st.number_input("Largest shift (pixels)", key=state.key(NS, "max_shift"), **bounds(ExplorerConfig, "max_shift"))

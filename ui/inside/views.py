@@ -9,69 +9,34 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import streamlit as st
 
-if TYPE_CHECKING:  # type hints only: ui/ never runs torch code
-    import torch
-
-from playground.common.images import ImageError, load_image, load_sample, sample_images
+from playground.common.images import ImageError, load_image, load_sample
 from playground.labs import inside
-from playground.labs.inside import NORMALISATIONS, PICTURES, InsideConfig, Probe
+from playground.labs.inside import InsideConfig, Probe
 from playground.models.probe import ModelTooLarge, check_size
 from playground.models.transfer import read_weights_file
+from playground.runs import store as run_store
 from playground.viz import inside as viz
 from ui import state
+from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES, bounds, options
 
-NS = "in"
+NS = "inside"
 WIDGETS = {"source", "run", "preset", "image_size", "normalise", "picture", "index", "sample", "layer", "other", "k"}
 SOURCES = {"run": "A run trained in this app", "zoo": "A zoo model + weights file"}
 PICTURE_LABELS = {"validation": "Validation image", "sample": "Bundled photo", "upload": "Your picture"}
 NORM_LABELS = {"imagenet": "ImageNet mean/std", "half": "(x - 0.5) / 0.5", "none": "none (0..1)"}
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 _LOCK = threading.Lock()
-
-
-def clamp(cfg: InsideConfig, run_ids: list[str]) -> tuple[InsideConfig, list[str]]:
-    """A link's values pulled back to what the widgets offer, with a sentence for each change."""
-    from playground.models.zoo import MODELS
-
-    changes: dict = {}
-    if cfg.source not in SOURCES:
-        changes["source"] = "run"
-    if cfg.run and cfg.run not in run_ids:
-        changes["run"] = run_ids[0] if run_ids else ""
-    if cfg.preset not in MODELS:
-        changes["preset"] = InsideConfig.preset
-    if cfg.normalise not in NORMALISATIONS:
-        changes["normalise"] = InsideConfig.normalise
-    if cfg.picture not in PICTURES:
-        changes["picture"] = InsideConfig.picture
-    if cfg.sample not in sample_images():
-        changes["sample"] = InsideConfig.sample
-    if not 0 <= cfg.image_size <= 512:
-        changes["image_size"] = 0
-    for name, hi in (("index", 11), ("layer", 200)):
-        if not 0 <= getattr(cfg, name) <= hi:
-            changes[name] = 0
-    if not -1 <= cfg.other <= 999:
-        changes["other"] = -1
-    if cfg.k not in (3, 5, 10):
-        changes["k"] = 5
-    problems = [
-        f"The link's {k} = {getattr(cfg, k)!r} is not available; using {v!r}."
-        for k, v in changes.items()
-        if k != "run" or cfg.run
-    ]
-    return replace(cfg, **changes), problems
+# Model inputs are uint8 tensors (1, C, H, W) from ``Probe.to_input``: typed Any here, since ui/ imports no torch.
+ModelInput = Any
 
 
 def _reset_views() -> None:
     # Another model: its layers and classes differ, so start from its first layer and its runner-up.
-    st.session_state[state.key(NS, "layer")] = 0
-    st.session_state[state.key(NS, "other")] = -1
+    state.set_value(NS, "layer", 0)
+    state.set_value(NS, "other", -1)
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
@@ -85,7 +50,7 @@ def _zoo_probe(preset: str, digest: str, size: int, normalise: str, _data: bytes
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _validation_images(run_dir: str, mtime: float) -> list[tuple[torch.Tensor, str]]:
+def _validation_images(run_dir: str, mtime: float) -> list[tuple[ModelInput, str]]:
     return inside.validation_images(run_dir)
 
 
@@ -104,7 +69,7 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
     """Draw the model pickers; return the model to inspect (None, with the reason shown) and its cache key."""
     st.radio(
         "Model",
-        list(SOURCES),
+        options(InsideConfig, "source"),
         key=state.key(NS, "source"),
         format_func=SOURCES.get,
         horizontal=True,
@@ -120,26 +85,28 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
             )
             return None, ""
         ids = [r.id for r in runs]
-        if st.session_state.get(state.key(NS, "run")) not in ids:
-            st.session_state[state.key(NS, "run")] = ids[0]
+        if state.value(NS, "run") not in ids:
+            state.set_value(NS, "run", ids[0])  # before the menu is drawn
         labels = {r.id: inside.run_label(r) for r in runs}
         st.selectbox("Run", ids, key=state.key(NS, "run"), format_func=labels.get, on_change=_reset_views)
-        run = next(r for r in runs if r.id == st.session_state[state.key(NS, "run")])
-        mtime = (run.path / "weights.pt").stat().st_mtime
+        run = next(r for r in runs if r.id == state.value(NS, "run"))
+        mtime = run_store.modified(run_store.weights_file(run.path))
         try:
             return _checked(_run_probe(str(run.path), mtime)), f"run:{run.path}:{mtime}"
         except ValueError as exc:  # ModelTooLarge, weights that no longer fit, ...
             st.error(str(exc), icon=":material/block:")
             return None, ""
-    from playground.models.zoo import MODELS
-
     c = st.columns([2, 1, 1])
-    c[0].selectbox("Zoo model", MODELS.names(), key=state.key(NS, "preset"), on_change=_reset_views)
-    c[1].number_input("Input side (0 = the model's own)", 0, 512, key=state.key(NS, "image_size"), step=16)
-    c[2].selectbox("Normalisation", NORMALISATIONS, key=state.key(NS, "normalise"), format_func=NORM_LABELS.get)
+    c[0].selectbox("Zoo model", options(InsideConfig, "preset"), key=state.key(NS, "preset"), on_change=_reset_views)
+    c[1].number_input(
+        "Input side (0 = the model's own)", key=state.key(NS, "image_size"), **bounds(InsideConfig, "image_size")
+    )
+    c[2].selectbox(
+        "Normalisation", options(InsideConfig, "normalise"), key=state.key(NS, "normalise"), format_func=NORM_LABELS.get
+    )
     up = st.file_uploader(
         "Weights file (a state_dict saved with torch.save(model.state_dict(), path))",
-        type=["pt", "pth", "bin", "ckpt"],
+        type=WEIGHT_TYPES,
         key=f"{NS}_weights",
         on_change=_reset_views,
     )
@@ -160,15 +127,15 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
         return None, ""
 
 
-def picture(cfg: InsideConfig, p: Probe, run) -> tuple[torch.Tensor | None, str]:
+def picture(cfg: InsideConfig, p: Probe, run) -> tuple[ModelInput | None, str]:
     """Draw the picture pickers; return the model input as uint8 ``(1, C, H, W)`` and a caption."""
-    options = list(PICTURES) if run is not None else ["sample", "upload"]
-    if st.session_state.get(state.key(NS, "picture")) not in options:
-        st.session_state[state.key(NS, "picture")] = options[0]
-    st.radio("Picture", options, key=state.key(NS, "picture"), format_func=PICTURE_LABELS.get, horizontal=True)
-    choice = st.session_state[state.key(NS, "picture")]
+    offered = [o for o in options(InsideConfig, "picture") if run is not None or o != "validation"]
+    if state.value(NS, "picture") not in offered:
+        state.set_value(NS, "picture", offered[0])  # before the radio is drawn
+    st.radio("Picture", offered, key=state.key(NS, "picture"), format_func=PICTURE_LABELS.get, horizontal=True)
+    choice = state.value(NS, "picture")
     if choice == "validation":
-        images = _validation_images(str(run.path), (run.path / "config.json").stat().st_mtime)
+        images = _validation_images(str(run.path), run_store.modified(run_store.config_file(run.path)))
         st.select_slider(
             "Validation image",
             list(range(len(images))),
@@ -178,9 +145,9 @@ def picture(cfg: InsideConfig, p: Probe, run) -> tuple[torch.Tensor | None, str]
         img, label = images[min(cfg.index, len(images) - 1)]
         return p.to_input(img), f"validation image #{cfg.index + 1}, true class {label}"
     if choice == "sample":
-        st.selectbox("Bundled photo", sample_images(), key=state.key(NS, "sample"))
+        st.selectbox("Bundled photo", options(InsideConfig, "sample"), key=state.key(NS, "sample"))
         return p.to_input(load_sample(cfg.sample, max_side=1024).image), cfg.sample
-    up = st.file_uploader("Your picture", type=UPLOAD_TYPES, key=f"{NS}_upload")
+    up = st.file_uploader("Your picture", type=IMAGE_TYPES, key=f"{NS}_upload")
     if up is None:
         st.info("Upload a picture to see what the model makes of it.", icon=":material/image:")
         return None, ""
@@ -191,13 +158,13 @@ def picture(cfg: InsideConfig, p: Probe, run) -> tuple[torch.Tensor | None, str]
         return None, ""
 
 
-def analyse(p: Probe, x: torch.Tensor, layer: str, other: int | None, k: int) -> inside.Analysis:
+def analyse(p: Probe, x: ModelInput, layer: str, other: int | None, k: int) -> inside.Analysis:
     """``inside.analyse`` under the lock (Grad-CAM writes the shared model's gradients)."""
     with _LOCK:
         return inside.analyse(p, x, layer, [other] if other is not None else [], k=k)
 
 
-def predictions(p: Probe, x: torch.Tensor, a: inside.Analysis, caption: str, other: int) -> None:
+def predictions(p: Probe, x: ModelInput, a: inside.Analysis, caption: str, other: int) -> None:
     """What the model sees, its top-k, and Grad-CAM for the top class and one more."""
     c = st.columns([1, 1, 1], gap="medium")
     c[0].image(
@@ -231,7 +198,7 @@ def predictions(p: Probe, x: torch.Tensor, a: inside.Analysis, caption: str, oth
     c[0].markdown(f"**Top {len(a.top)} predictions** (red: the class of the second Grad-CAM)")
     c[1].radio(
         "How many",
-        (3, 5, 10),
+        options(InsideConfig, "k"),
         key=state.key(NS, "k"),
         horizontal=True,
         label_visibility="collapsed",

@@ -1,9 +1,10 @@
 """The Training page's setup: data, model, pipelines and hyperparameters, then Launch.
 
 Every widget is keyed ``train_<TrainConfig field>`` (``ui.state``), so the setup is one
-``TrainConfig`` mirrored into the URL. Uploads (a zip of class folders, a model spec, a
-pipeline) are stored by content in ``<runs dir>/.uploads`` from the uploader's callback, which
-then points the config at the stored file -- a run process reads it from there.
+``TrainConfig`` mirrored into the URL, and reads its range and options from that field's
+setting. Uploads (a zip of class folders, a model spec, a pipeline) are stored by content in
+the run store's uploads folder from the uploader's callback, which then points the config at
+the stored file -- a run process reads it from there.
 """
 
 from __future__ import annotations
@@ -14,60 +15,48 @@ import json
 import streamlit as st
 
 from playground.augment.pipelines import PIPELINES, load_pipeline
-from playground.common.device import DEVICE_CHOICES, pick_device
+from playground.common.device import pick_device
 from playground.data.datasets import DATASETS
 from playground.data.upload import save_upload
-from playground.labs.train import Overview, Preflight, clamp_config, overview, uploads_dir, widget_fields
+from playground.labs.train import Overview, Preflight, clamp_config, overview, widget_fields
 from playground.models.zoo import MODELS, model_spec, preset_info
 from playground.runs import store as runs
-from playground.training.loop import OPTIMIZERS, TrainConfig, max_epochs
+from playground.runs.store import uploads_dir
+from playground.training.loop import TrainConfig
 from playground.training.models import save_upload_file
-from playground.training.parts import SCHEDULES
 from playground.viz import train as vz
 from ui import state
+from ui.train import NS
+from ui.widgets import bounds, flash, options
 
-NS = "train"
 WIDGETS = widget_fields()
-FLASH = f"_{NS}_flash"
 OWN_SPLIT = {"cifar10", "mnist", "fashion-mnist"}  # official test sets: no validation fraction to choose
 
 
 def restore() -> TrainConfig:
     """The page's config, primed into its widgets; a link's unusable values are dropped with a sentence."""
     cfg = state.restore(TrainConfig, NS, WIDGETS)
-    if not st.session_state.get(f"_{NS}_checked"):
-        cfg, problems = clamp_config(cfg, uploads_dir())
-        for p in problems:
-            st.warning(p)
-        state.set_config(cfg, NS, WIDGETS)
-        st.session_state[f"_{NS}_checked"] = True
+    cfg = state.clamp_once(cfg, NS, WIDGETS, lambda c: clamp_config(c, uploads_dir()))  # presets, uploads here
     return state.read(cfg, NS, WIDGETS)
 
 
-def flash() -> None:
-    """Show (once) what a callback had to say."""
-    for level, text in st.session_state.pop(FLASH, []):
-        getattr(st, level)(text)
-
-
 def _say(level: str, text: str) -> None:
-    st.session_state.setdefault(FLASH, []).append((level, text))
+    flash(NS, level, text)
 
 
 def _set_field(name: str, value) -> None:
     """From a callback: change one config field and its widget."""
-    cfg = st.session_state.get(f"_{NS}_config") or TrainConfig()
-    cfg = TrainConfig.from_dict({**cfg.to_dict(), name: value})
-    st.session_state[f"_{NS}_config"] = cfg
+    cfg = state.saved_config(NS) or TrainConfig()
+    state.save_config(TrainConfig.from_dict({**cfg.to_dict(), name: value}), NS)
     if name in WIDGETS:
-        st.session_state[state.key(NS, name)] = value
+        state.set_value(NS, name, value)
 
 
 # -- uploads (callbacks) ----------------------------------------------------------------------------
 
 
 def _on_zip() -> None:
-    up = st.session_state.get(f"{NS}_zip_upload")
+    up = state.value(NS, "zip_upload")
     if up is None:
         return
     try:
@@ -78,8 +67,8 @@ def _on_zip() -> None:
     _set_field("data_path", str(path))
 
 
-def _on_spec(field: str, upload_key: str) -> None:
-    up = st.session_state.get(upload_key)
+def _on_spec(field: str, upload: str) -> None:
+    up = state.value(NS, upload)
     if up is None:
         return
     data = up.getvalue()
@@ -91,12 +80,12 @@ def _on_spec(field: str, upload_key: str) -> None:
         _say("error", f"{up.name} is not a usable {what}: {str(exc).splitlines()[0]}")
         return
     path = save_upload_file(data, uploads_dir(), ".json")
-    st.session_state.setdefault(f"_{NS}_names", {})[str(path)] = up.name
+    state.stash(NS, "names", dict)[str(path)] = up.name  # the menus show the file's own name
     _set_field(field, str(path))
 
 
 def _label(value: str) -> str:
-    names = st.session_state.get(f"_{NS}_names", {})
+    names = state.recall(NS, "names", {})
     if value in names or "/" in value:
         return f"Uploaded: {names.get(value, value.rsplit('/', 1)[-1])}"
     if value in MODELS:
@@ -129,7 +118,9 @@ def _overview(dataset: str, size: int, image_size: int, val_fraction: float, see
 def data_tab(cfg: TrainConfig) -> Overview | None:
     """Dataset, size, split and seed, then what it holds: sizes, source and samples per class."""
     k = functools.partial(state.key, NS)
-    st.selectbox("Dataset", DATASETS.names(), key=k("dataset"), format_func=lambda n: DATASETS.get(n).title)
+    st.selectbox(
+        "Dataset", options(TrainConfig, "dataset"), key=k("dataset"), format_func=lambda n: DATASETS.get(n).title
+    )
     st.caption(DATASETS.get(cfg.dataset).description)
     if cfg.dataset == "images":
         st.file_uploader(
@@ -145,21 +136,18 @@ def data_tab(cfg: TrainConfig) -> Overview | None:
     c = st.columns(3)
     c[0].number_input(
         "Images (0 = all)" if cfg.dataset != "shapes" else "Shapes to generate (0 = 12,000)",
-        min_value=0,
-        max_value=60_000,
-        step=500,
         key=k("dataset_size"),
+        **bounds(TrainConfig, "dataset_size"),
     )
-    c[1].number_input("Resize to (0 = own size)", min_value=0, max_value=128, step=8, key=k("image_size"))
+    c[1].number_input("Resize to (0 = own size)", key=k("image_size"), **bounds(TrainConfig, "image_size"))
     c[2].number_input(
         "Data seed",
-        min_value=0,
-        max_value=2**31 - 1,
         key=k("data_seed"),
+        **bounds(TrainConfig, "data_seed"),
         help="Generation and the train/validation split. The same seed, the same split.",
     )
     if cfg.dataset not in OWN_SPLIT:
-        st.slider("Validation share", 0.05, 0.5, step=0.05, key=k("val_fraction"))
+        st.slider("Validation share", key=k("val_fraction"), **bounds(TrainConfig, "val_fraction"))
     try:
         ov = _overview(cfg.dataset, cfg.dataset_size, cfg.image_size, cfg.val_fraction, cfg.data_seed, cfg.data_path)
     except ValueError as exc:
@@ -193,7 +181,7 @@ def model_tab(cfg: TrainConfig, check: Preflight) -> None:
         type=["json"],
         key=f"{NS}_model_upload",
         on_change=_on_spec,
-        args=("model", f"{NS}_model_upload"),
+        args=("model", "model_upload"),
     )
     if cfg.model in MODELS:
         st.caption(preset_info(cfg.model)["blurb"])
@@ -229,7 +217,7 @@ def pipelines_tab(cfg: TrainConfig) -> None:
             type=["json"],
             key=f"{NS}_{name}_upload",
             on_change=_on_spec,
-            args=(name, f"{NS}_{name}_upload"),
+            args=(name, f"{name}_upload"),
         )
     st.caption(
         "MixUp/CutMix in the training pipeline train on soft labels. Pipelines that end in Normalize switch "
@@ -242,36 +230,37 @@ def training_tab(cfg: TrainConfig) -> None:
     k = functools.partial(state.key, NS)
     a, b = st.columns(2)
     a.selectbox(
-        "Optimizer", OPTIMIZERS, key=k("optimizer"), format_func={"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}.get
+        "Optimizer",
+        options(TrainConfig, "optimizer"),
+        key=k("optimizer"),
+        format_func={"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}.get,
     )
     b.number_input(
         "Learning rate (peak)",
-        min_value=1e-6,
-        max_value=10.0,
         format="%g",
-        step=0.01,
         key=k("lr"),
         help="SGD with one-cycle: 0.05-0.5. Adam/AdamW: about 1e-3.",
+        **bounds(TrainConfig, "lr"),
     )
     a, b = st.columns(2)
     a.selectbox(
         "Schedule",
-        SCHEDULES,
+        options(TrainConfig, "schedule"),
         key=k("schedule"),
         help="step: x0.1 at 50% and 75%; cosine: down to 0; one-cycle: warm up for 30%, then down.",
     )
-    b.number_input("Weight decay", min_value=0.0, max_value=1.0, format="%g", step=1e-4, key=k("weight_decay"))
+    b.number_input("Weight decay", format="%g", key=k("weight_decay"), **bounds(TrainConfig, "weight_decay"))
     if cfg.optimizer == "sgd":
         a, b = st.columns(2, vertical_alignment="bottom")
-        a.number_input("Momentum", min_value=0.0, max_value=0.99, step=0.05, key=k("momentum"))
+        a.number_input("Momentum", key=k("momentum"), **bounds(TrainConfig, "momentum"))
         b.toggle("Nesterov", key=k("nesterov"))
     a, b = st.columns(2)
-    a.number_input("Label smoothing", min_value=0.0, max_value=0.5, step=0.05, key=k("label_smoothing"))
-    b.number_input("Batch size", min_value=1, max_value=8192, step=32, key=k("batch_size"))
+    a.number_input("Label smoothing", key=k("label_smoothing"), **bounds(TrainConfig, "label_smoothing"))
+    b.number_input("Batch size", key=k("batch_size"), **bounds(TrainConfig, "batch_size"))
     a, b = st.columns(2)
-    a.number_input("Epochs", min_value=1, max_value=max_epochs(), key=k("epochs"))
-    b.number_input("Seed", min_value=0, max_value=2**31 - 1, key=k("seed"), help="Initial weights and batch order.")
-    devices = [d for d in DEVICE_CHOICES if d in ("auto", "cpu") or _available(d)]
+    a.number_input("Epochs", key=k("epochs"), **bounds(TrainConfig, "epochs"))
+    b.number_input("Seed", key=k("seed"), help="Initial weights and batch order.", **bounds(TrainConfig, "seed"))
+    devices = [d for d in options(TrainConfig, "device") if d in ("auto", "cpu") or _available(d)]
     st.selectbox(
         "Device",
         _options(devices, cfg.device),
@@ -307,11 +296,11 @@ def launch_button(cfg: TrainConfig, check: Preflight) -> None:
 
 def _launch() -> None:
     # Read the setup now, not when the button was drawn: a value typed just before the click arrives with it.
-    cfg = state.read(st.session_state.get(f"_{NS}_config") or TrainConfig(), NS, WIDGETS)
+    cfg = state.current(NS, WIDGETS, TrainConfig)
     try:
         run = runs.launch(cfg)
     except (ValueError, OSError) as exc:
         _say("error", f"The run could not start: {exc}")
         return
-    st.session_state[f"{NS}_run"] = run.name
-    st.session_state[f"{NS}_compare"] = []
+    state.set_value(NS, "run", run.name)  # the page watches it next
+    state.set_value(NS, "compare", [])

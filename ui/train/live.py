@@ -1,8 +1,8 @@
 """Watching one run: status, progress with ETA and throughput, Stop, and the live curves.
 
 The view is a fragment that reruns every second while the run is queued or running
-(``run_every=None`` once it ended). Each rerun reads only the bytes
-appended to ``events.jsonl`` since the last one (the offset lives in ``st.session_state``), so
+(``run_every=None`` once it ended). Each rerun reads only the events appended since the last
+one (the offset is a private value of the page, ``ui.state``), so
 polling costs the run almost nothing (bench/bench_train.py measures it). When the run ends
 the whole page reruns once, so the results appear and the polling stops.
 """
@@ -16,8 +16,9 @@ import streamlit as st
 from playground.runs import store as runs
 from playground.runs.history import RunHistory, outcome
 from playground.viz import train as vz
+from ui import state
+from ui.train import NS
 
-NS = "train"
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
     "running": ":material/play_circle:",
@@ -31,17 +32,14 @@ STATUS_ICONS = {
 
 def history(run: Path) -> RunHistory:
     """The run's events so far: only new bytes are read on each call."""
-    key = f"_{NS}_events_{run.name}"
-    held = st.session_state.get(key)
-    if held is None:
-        held = st.session_state[key] = {"offset": 0, "history": RunHistory()}
+    held = state.stash(NS, f"events_{run.name}", lambda: {"offset": 0, "history": RunHistory()})
     events, held["offset"] = runs.read_events(run, held["offset"])
     return held["history"].add(events)
 
 
 def _stop(run: Path) -> None:
     if runs.request_stop(run):
-        st.session_state[f"_{NS}_stopping"] = run.name
+        state.remember(NS, "stopping", run.name)
 
 
 def _model_line(info: runs.RunInfo, h: RunHistory) -> str:
@@ -79,7 +77,7 @@ def _live(run: Path, was_active: bool) -> None:
     st.markdown(f"#### {STATUS_ICONS.get(info.status, '')} {info.id}")
     st.markdown(_model_line(info, h))
     level, sentence = outcome(info.status, info.reason, info.final)
-    if info.active and st.session_state.get(f"_{NS}_stopping") == info.id:
+    if info.active and state.recall(NS, "stopping") == info.id:
         level, sentence = "info", "Stopping: the run finishes its current step and saves its weights…"
     if not (info.status == "running" and not info.reason):
         getattr(st, level)(sentence)

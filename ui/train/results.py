@@ -3,7 +3,6 @@ and the weights -- to download, or to load from a file into the run's model."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -11,32 +10,17 @@ import streamlit as st
 from playground.common.images import ImageError, load_image
 from playground.runs import store as runs
 from playground.runs.history import confused_pairs
-from playground.runs.results import (
-    LoadedRun,
-    load_run_model,
-    load_weights_file,
-    misclassified_gallery,
-    predict,
-    run_evaluation,
-)
+from playground.runs.results import LoadedRun, load_run_model, load_weights_file, predict, run_evaluation, run_mistakes
 from playground.training.evaluation import Evaluation
-from playground.training.loop import TrainConfig, load_data
 from playground.viz import train as vz
-
-NS = "train"
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+from ui.train import NS
+from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES
 
 
 @st.cache_data(show_spinner="Collecting the mistakes…", max_entries=8)
 def _gallery(run_dir: str, stamp: float, limit: int = 24) -> list[tuple]:
-    """``(display image, caption)`` of the most confident mistakes (``stamp``: evaluation.json's mtime)."""
-    ev = run_evaluation(run_dir)
-    config = TrainConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
-    data = load_data(config)  # the same data seed: the same validation split the run scored
-    return [
-        (vz.to_display(m["image"].numpy(), 72), f"{m['true']} → {m['pred']} ({m['confidence']:.0%})")
-        for m in misclassified_gallery(ev, data, limit)
-    ]
+    """``(display image, caption)`` of the most confident mistakes (``stamp``: the evaluation's mtime)."""
+    return [(vz.to_display(image, 72), caption) for image, caption in run_mistakes(run_dir, limit)]
 
 
 def show(info: runs.RunInfo) -> None:
@@ -52,8 +36,8 @@ def show(info: runs.RunInfo) -> None:
 
 def _show(info: runs.RunInfo) -> None:
     run = info.path
-    evaluation = run / "evaluation.json"
-    if not (run / "weights.pt").is_file() or info.active:
+    evaluation = runs.evaluation_file(run)
+    if not runs.has_weights(run) or info.active:
         return
     st.subheader("Results")
     tabs = st.tabs(["Confusion matrix", "Per class", "Mistakes", "Try an image", "Weights & config"], key=f"{NS}_tabs")
@@ -81,7 +65,7 @@ def _show(info: runs.RunInfo) -> None:
             st.caption(f"Hardest class: {worst[1]} ({worst[0]:.0%} right).")
     with tabs[2]:
         if ev is not None:
-            _mistakes(run, ev, evaluation.stat().st_mtime)
+            _mistakes(run, ev, runs.modified(evaluation))
     loaded = None
     with tabs[4]:
         loaded = _weights(info)
@@ -134,7 +118,7 @@ def _weights(info: runs.RunInfo) -> LoadedRun | None:
     c = st.columns(2)
     c[0].download_button(
         "Download weights (state_dict)",
-        (run / "weights.pt").read_bytes(),
+        runs.weights_file(run).read_bytes(),
         file_name=f"{info.id}.pt",
         mime="application/octet-stream",
         key=f"{NS}_dl_weights",
@@ -143,7 +127,7 @@ def _weights(info: runs.RunInfo) -> LoadedRun | None:
     )
     c[1].download_button(
         "Download config (JSON)",
-        (run / "config.json").read_text(),
+        runs.config_file(run).read_text(),
         file_name=f"{info.id}.json",
         mime="application/json",
         key=f"{NS}_dl_config",
@@ -153,7 +137,7 @@ def _weights(info: runs.RunInfo) -> LoadedRun | None:
     st.code("model.load_state_dict(torch.load(path, weights_only=True))", language="python")
     up = st.file_uploader(
         "Load saved weights into this run's model (.pt / .pth)",
-        type=["pt", "pth"],
+        type=WEIGHT_TYPES,
         key=f"{NS}_weights_upload",
         help="Read with torch.load(..., weights_only=True): a file cannot run code here.",
     )

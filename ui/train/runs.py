@@ -10,33 +10,33 @@ import streamlit as st
 from playground.runs import store as runs
 from playground.runs.history import age, compare_rows, short_value
 from playground.viz import train as vz
+from ui import state
+from ui.train import NS
 from ui.train.live import history
-
-NS = "train"
+from ui.widgets import flash
 
 
 def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
     """The run to watch: launched from here, picked in the list, or named by the link (``?run=ID``)."""
-    key = f"{NS}_run"
     ids = [r.id for r in infos]
-    if key not in st.session_state:  # first visit (the link), or back from another page (this session's choice)
-        st.session_state[key] = st.session_state.get(f"_{NS}_watched") or st.query_params.get("run", "")
-    if st.session_state[key] not in ids:
-        if st.session_state[key]:
-            st.warning(f"There is no run {st.session_state[key]!r} here (any more); pick one from the list.")
-        st.session_state[key] = ids[0] if ids else ""
+    if state.value(NS, "run") is None:  # first visit (the link), or back from another page (this session's choice)
+        state.set_value(NS, "run", state.recall(NS, "watched") or state.link_value("run", ""))
+    if state.value(NS, "run") not in ids:
+        if state.value(NS, "run"):
+            st.warning(f"There is no run {state.value(NS, 'run')!r} here (any more); pick one from the list.")
+        state.set_value(NS, "run", ids[0] if ids else "")
     if not ids:
         return None
     by_id = {r.id: r for r in infos}
-    st.session_state[f"_{NS}_watched"] = st.session_state[key]
+    state.remember(NS, "watched", state.value(NS, "run"))
     st.selectbox(
         "Run",
         ids,
-        key=key,
+        key=state.key(NS, "run"),
         label_visibility="collapsed",
         format_func=lambda i: f"{i} · {short_value(by_id[i].config.get('model'))} on {by_id[i].config.get('dataset')}",
     )
-    return by_id[st.session_state[key]]
+    return by_id[state.value(NS, "run")]
 
 
 def table(infos: list[runs.RunInfo]) -> None:
@@ -73,11 +73,14 @@ def table(infos: list[runs.RunInfo]) -> None:
 def compare(infos: list[runs.RunInfo]) -> None:
     """Overlay the curves of the chosen runs and put their hyperparameters side by side."""
     ids = [r.id for r in infos]
-    key = f"{NS}_compare"
-    if key in st.session_state:
-        st.session_state[key] = [i for i in st.session_state[key] if i in ids]
+    if state.value(NS, "compare") is not None:  # runs deleted since: not offered any more
+        state.set_value(NS, "compare", [i for i in state.value(NS, "compare") if i in ids])
     chosen = st.multiselect(
-        "Compare runs", ids, key=key, placeholder="Pick two or more runs to overlay", max_selections=8
+        "Compare runs",
+        ids,
+        key=state.key(NS, "compare"),
+        placeholder="Pick two or more runs to overlay",
+        max_selections=8,
     )
     if len(chosen) < 2:
         st.caption("Pick two or more runs: their curves are overlaid and their settings compared, differences first.")
@@ -86,9 +89,7 @@ def compare(infos: list[runs.RunInfo]) -> None:
     picked = [by_id[i] for i in chosen]  # in the order they were picked
     labels = {r.id: _label(r, picked) for r in picked}
     st.plotly_chart(
-        vz.compare_figure(
-            {labels[r.id]: history(r.path) for r in picked}, st.session_state.get(f"{NS}_smoothing", 0.6)
-        ),
+        vz.compare_figure({labels[r.id]: history(r.path) for r in picked}, state.value(NS, "smoothing", 0.6)),
         width="stretch",
         key=f"{NS}_compare_chart",
     )
@@ -127,8 +128,8 @@ def _delete(path) -> None:
     try:
         runs.delete_run(path)
     except ValueError as exc:
-        st.session_state.setdefault(f"_{NS}_flash", []).append(("error", str(exc)))
+        flash(NS, "error", str(exc))
         return
-    st.session_state.setdefault(f"_{NS}_flash", []).append(("success", f"Deleted run {path.name}."))
-    st.session_state[f"{NS}_run"] = ""  # the newest run is watched next
-    st.session_state.pop(f"_{NS}_events_{path.name}", None)
+    flash(NS, "success", f"Deleted run {path.name}.")
+    state.set_value(NS, "run", "")  # the newest run is watched next
+    state.take(NS, f"events_{path.name}")

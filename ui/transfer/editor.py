@@ -1,7 +1,7 @@
 """The Transfer Learning page's controls: backbone and weights, freezing, per-stage toggles, the head designer.
 
 Every structural change goes through a callback (callbacks run before the script, so widget keys
-may still be written). The per-stage toggles are keyed ``tl_stage_{name}`` and primed from the
+may still be written). The per-stage toggles are keyed ``transfer_stage_{name}`` and primed from the
 config; changing the backbone or the freezing mode drops them (and the overrides) so they follow.
 The head's rows are keyed by a version number that every add/remove/move bumps.
 """
@@ -16,8 +16,9 @@ from playground.labs import transfer as tl
 from playground.models import transfer
 from playground.models.transfer import HEAD_LAYERS
 from ui import state
+from ui.widgets import WEIGHT_TYPES, flash, options, row_buttons
 
-NS = "tl"
+NS = "transfer"
 WIDGETS = {
     "backbone",
     "weights",
@@ -46,7 +47,6 @@ MODE_LABELS = {
     "feature_extraction": "Feature extraction (backbone frozen)",
     "fine_tuning": "Fine-tuning (last stages train)",
 }
-FLASH = f"_{NS}_flash"
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Source:
 
 
 def _cfg() -> tl.TransferLabConfig:
-    return state.read(st.session_state[f"_{NS}_config"], NS, WIDGETS)
+    return state.current(NS, WIDGETS)
 
 
 def _store(cfg: tl.TransferLabConfig) -> None:
@@ -69,9 +69,8 @@ def _store(cfg: tl.TransferLabConfig) -> None:
 
 def reset_stages() -> None:
     """Callback: the backbone or the freezing mode changed, so the per-stage toggles start from it again."""
-    for k in [k for k in st.session_state if str(k).startswith(STAGE_PREFIX)]:
-        del st.session_state[k]
-    st.session_state[f"_{NS}_config"] = replace(st.session_state[f"_{NS}_config"], stage_overrides={})
+    state.drop_widgets(STAGE_PREFIX)
+    state.save_config(replace(state.saved_config(NS), stage_overrides={}), NS)
 
 
 def _use_random() -> None:
@@ -83,17 +82,9 @@ def _try_download() -> None:
     name = _cfg().backbone
     try:
         transfer.imagenet_state_dict(name, allow_download=True, timeout=10)
-        done = f"Downloaded torchvision's ImageNet weights for {name} into the torch cache."
-        st.session_state[FLASH] = ("success", done)
+        flash(NS, "success", f"Downloaded torchvision's ImageNet weights for {name} into the torch cache.")
     except transfer.WeightsUnavailable as exc:
-        st.session_state[FLASH] = ("error", str(exc))
-
-
-def show_flash() -> None:
-    """A message left by a callback (a download that failed, say)."""
-    kind, text = st.session_state.pop(FLASH, (None, None))
-    if kind:
-        (st.error if kind == "error" else st.success)(text)
+        flash(NS, "error", str(exc))
 
 
 def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
@@ -123,11 +114,11 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
             format_func=labels.get,
             on_change=reset_stages,
         )
-        run = next(r for r in runs if r.id == st.session_state[state.key(NS, "run")])
+        run = next(r for r in runs if r.id == state.value(NS, "run"))
         return Source(True, run_dir=str(run.path))
     st.selectbox(
         "Backbone",
-        transfer.BACKBONES.names(),
+        options(tl.TransferLabConfig, "backbone"),
         key=state.key(NS, "backbone"),
         on_change=reset_stages,
         help="torchvision's ImageNet CNNs. The article uses ResNet-50.",
@@ -145,7 +136,7 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
     if cfg.weights == "upload":
         up = st.file_uploader(
             f"Weights file for {cfg.backbone} (a state_dict saved with torch.save)",
-            type=["pt", "pth", "bin", "ckpt"],
+            type=WEIGHT_TYPES,
             key=f"{NS}_weights_file",
         )
         if up is None:
@@ -192,7 +183,7 @@ def freezing(cfg: tl.TransferLabConfig, n_stages: int) -> None:
         )
         c[1].select_slider(
             "Backbone learning rate (x the head's)",
-            tl.LR_SCALES,
+            options(tl.TransferLabConfig, "backbone_lr_scale"),
             key=state.key(NS, "backbone_lr_scale"),
             help="The article: re-train the upper layers with a very low learning rate, so the "
             "pre-trained features are adjusted, not destroyed.",
@@ -204,20 +195,20 @@ def _toggle(name: str) -> None:
     on = st.session_state[STAGE_PREFIX + name]
     base = name in transfer.trainable_stage_names(
         replace(cfg.transfer_config(), stage_overrides={}),
-        [(n, []) for n in st.session_state.get(f"_{NS}_stage_names", [])],
+        [(n, []) for n in state.recall(NS, "stage_names", [])],
     )
     overrides = dict(cfg.stage_overrides)
     if on == base:
         overrides.pop(name, None)
     else:
         overrides[name] = on
-    st.session_state[f"_{NS}_config"] = replace(st.session_state[f"_{NS}_config"], stage_overrides=overrides)
+    state.save_config(replace(state.saved_config(NS), stage_overrides=overrides), NS)
 
 
 def stage_toggles(info: dict) -> None:
     """One checkbox per stage, in forward order: ticked = it trains."""
     rows = [r for r in info["stages"] if r[0] != "head (new)"]
-    st.session_state[f"_{NS}_stage_names"] = [r[0] for r in rows]
+    state.remember(NS, "stage_names", [r[0] for r in rows])
     for name, params, on in rows:
         k = STAGE_PREFIX + name
         if k not in st.session_state:
@@ -236,11 +227,16 @@ def stage_toggles(info: dict) -> None:
 # --------------------------------------------------------------------------- head designer
 
 
+def _bump_head() -> None:
+    # The head's rows are keyed by a version: a new one after a structural edit re-primes every row.
+    state.remember(NS, "head_version", state.recall(NS, "head_version", 0) + 1)
+
+
 def _head_edit(op: str, index: int, value=None) -> None:
-    cfg = st.session_state[f"_{NS}_config"]
-    st.session_state[f"_{NS}_config"] = replace(cfg, head=tl.edit_head(cfg.head, op, index, value))
+    cfg = state.saved_config(NS)
+    state.save_config(replace(cfg, head=tl.edit_head(cfg.head, op, index, value)), NS)
     if op != "set":
-        st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
+        _bump_head()
 
 
 def _head_set(index: int, key: str) -> None:
@@ -250,18 +246,17 @@ def _head_set(index: int, key: str) -> None:
 def _head_classes(index: int, key: str) -> None:
     # Ticked: this Linear outputs one score per class; unticked: a hidden layer of 128.
     _head_edit("set", index, "classes" if st.session_state[key] else 128)
-    st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
+    _bump_head()
 
 
 def _head_reset() -> None:
-    cfg = st.session_state[f"_{NS}_config"]
-    st.session_state[f"_{NS}_config"] = replace(cfg, head=transfer.article_head())
-    st.session_state[f"_{NS}_head_version"] = st.session_state.get(f"_{NS}_head_version", 0) + 1
+    state.save_config(replace(state.saved_config(NS), head=transfer.article_head()), NS)
+    _bump_head()
 
 
 def head_designer(cfg: tl.TransferLabConfig) -> None:
     """The head's layers, each editable, movable and removable; add a layer; back to the article's head."""
-    ver = st.session_state.get(f"_{NS}_head_version", 0)
+    ver = state.recall(NS, "head_version", 0)
     n = len(cfg.head)
     for i, layer in enumerate(cfg.head):
         kind = layer.get("type")
@@ -296,32 +291,15 @@ def head_designer(cfg: tl.TransferLabConfig) -> None:
             c[2].checkbox(
                 "classes", value=to_classes, key=f"{k}_classes", on_change=_head_classes, args=(i, f"{k}_classes")
             )
-        c[3].button(
-            "",
-            icon=":material/arrow_upward:",
-            key=f"{k}_up",
-            disabled=i == 0,
+        row_buttons(
+            c[3:],
+            key=lambda op, k=k: f"{k}_{'rm' if op == 'remove' else op}",
             on_click=_head_edit,
-            args=("up", i),
-            help="Move up",
-        )
-        c[4].button(
-            "",
-            icon=":material/arrow_downward:",
-            key=f"{k}_down",
-            disabled=i == n - 1,
-            on_click=_head_edit,
-            args=("down", i),
-            help="Move down",
-        )
-        c[5].button(
-            "",
-            icon=":material/close:",
-            key=f"{k}_rm",
-            disabled=n == 1,
-            on_click=_head_edit,
-            args=("remove", i),
-            help="Remove",
+            args=lambda op, i=i: (op, i),
+            first=i == 0,
+            last=i == n - 1,
+            can_remove=n > 1,
+            remove_icon=":material/close:",
         )
     c = st.columns([2, 2, 3], vertical_alignment="bottom")
     kind = c[0].selectbox("New layer", HEAD_LAYERS, key=f"{NS}_add_kind")

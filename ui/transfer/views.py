@@ -8,20 +8,19 @@ from dataclasses import asdict, replace
 import streamlit as st
 
 from playground.labs import transfer as tl
-from playground.labs.train import uploads_dir
 from playground.models import transfer
 from playground.runs import store as run_store
+from playground.runs.store import uploads_dir
 from playground.viz import transfer as viz
 from ui import state
 from ui.transfer.editor import NS, Source
+from ui.widgets import bounds, options
 
 DATASET_LABELS = {
     "shapes": "Shapes (generated, 10 classes)",
     "digits": "Handwritten digits (bundled, 10 classes)",
     "images": "Your images (a zip of class folders)",
 }
-LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
-LAUNCHED = f"_{NS}_launched"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -73,16 +72,22 @@ def _dataset(cfg: tl.TransferLabConfig) -> tuple[int | None, str, int, list[str]
 def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None:
     """Training settings and the launch button: a fine-tuning run and, to compare, the same network from scratch."""
     c = st.columns([3, 2, 2], gap="medium")
-    c[0].radio("Dataset", list(DATASET_LABELS), key=state.key(NS, "dataset"), format_func=DATASET_LABELS.get)
-    c[1].select_slider("Image size (px)", tl.IMAGE_SIZES, key=state.key(NS, "image_size"))
-    c[1].number_input("Epochs", 1, 20, key=state.key(NS, "epochs"))
+    lab = tl.TransferLabConfig
+    c[0].radio("Dataset", options(lab, "dataset"), key=state.key(NS, "dataset"), format_func=DATASET_LABELS.get)
+    c[1].select_slider("Image size (px)", options(lab, "image_size"), key=state.key(NS, "image_size"))
+    c[1].number_input("Epochs", key=state.key(NS, "epochs"), **bounds(lab, "epochs"))
     c[2].number_input(
-        "Shapes to generate", 200, 12_000, step=200, key=state.key(NS, "dataset_size"), disabled=cfg.dataset != "shapes"
+        "Shapes to generate",
+        key=state.key(NS, "dataset_size"),
+        disabled=cfg.dataset != "shapes",
+        **bounds(lab, "dataset_size"),
     )
-    c[2].select_slider("Head learning rate (AdamW)", LRS, key=state.key(NS, "lr"), format_func=lambda v: f"{v:g}")
+    c[2].select_slider(
+        "Head learning rate (AdamW)", options(lab, "lr"), key=state.key(NS, "lr"), format_func=lambda v: f"{v:g}"
+    )
     c = st.columns([2, 2, 3], vertical_alignment="bottom")
-    c[0].selectbox("Batch size", (16, 32, 64, 128), key=state.key(NS, "batch_size"))
-    c[1].number_input("Seed", 0, 2**31 - 1, key=state.key(NS, "seed"))
+    c[0].selectbox("Batch size", options(lab, "batch_size"), key=state.key(NS, "batch_size"))
+    c[1].number_input("Seed", key=state.key(NS, "seed"), **bounds(lab, "seed"))
     c[2].toggle(
         "Also train the same network from scratch",
         key=state.key(NS, "compare"),
@@ -142,8 +147,8 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
             st.error(str(exc))
             return
         launched = [run_store.launch(c).name for c in configs]
-        st.session_state[LAUNCHED] = launched
-        st.session_state[f"{NS}_compare_runs"] = launched
+        state.remember(NS, "launched", launched)
+        state.set_value(NS, "compare_runs", launched)  # the comparison below, drawn after this, shows them
         st.success(
             f"Launched {', '.join(launched)}. Their curves appear below as they train.", icon=":material/rocket_launch:"
         )
@@ -160,22 +165,22 @@ def _series(infos: list) -> list[dict]:
 
 def compare() -> None:
     """The transfer runs of the store: pick some and watch their curves overlaid (live while any trains)."""
-    launched = set(st.session_state.get(LAUNCHED, []))
+    launched = set(state.recall(NS, "launched", []))
     infos = [r for r in run_store.list_runs() if tl.is_transfer_run(r) or r.id in launched]
     if not infos:
         st.info("No transfer-learning run yet: launch one above.", icon=":material/monitoring:")
         return
     ids = [r.id for r in infos]
-    chosen = st.session_state.get(f"{NS}_compare_runs")
+    chosen = state.value(NS, "compare_runs")
     if chosen is None or not set(chosen) <= set(ids):
-        st.session_state[f"{NS}_compare_runs"] = [i for i in (chosen or ids[:2]) if i in ids] or ids[:2]
+        state.set_value(NS, "compare_runs", [i for i in (chosen or ids[:2]) if i in ids] or ids[:2])
     labels = {r.id: f"{r.id} · {tl.run_role(r)}" for r in infos}  # the status lines below stay live
     st.multiselect("Runs to compare", ids, key=f"{NS}_compare_runs", format_func=labels.get, max_selections=6)
-    active = any(r.active for r in infos if r.id in st.session_state[f"{NS}_compare_runs"])
+    active = any(r.active for r in infos if r.id in state.value(NS, "compare_runs"))
 
     @st.fragment(run_every="1s" if active else None)
     def live() -> None:
-        picked = [run_store.run_info(r.path) for r in infos if r.id in st.session_state[f"{NS}_compare_runs"]]
+        picked = [run_store.run_info(r.path) for r in infos if r.id in state.value(NS, "compare_runs")]
         for r in picked:
             p = r.progress
             line = f"**{tl.run_role(r)}** `{r.id}`: {r.status}"

@@ -100,3 +100,10 @@ def test_unusable_typed_values_are_explained():
         parse_value(f, "big")
     with pytest.raises(SpecError, match="kernel must be a whole number from 1 to 1024"):
         set_setting(model_spec("simplecnn")["layers"], (0, 0), "kernel", "0")
+
+
+def test_a_links_class_count_beyond_what_a_spec_allows_is_pulled_back_and_still_builds():
+    cfg, problems = config_from_query({"num_classes": "99999999"})
+    assert cfg.num_classes == 65536 and any("num_classes = 99999999" in p for p in problems)
+    spec, problems = config_spec(cfg)
+    assert problems == [] and spec["layers"]

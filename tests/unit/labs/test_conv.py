@@ -81,3 +81,12 @@ def test_pooling_makes_small_shifts_matter_less_and_conv_is_equivariant(cat):
 def test_translation_study_explains_a_too_small_image():
     with pytest.raises(LayerError, match="too small to shift"):
         kernels.translation_study(torch.zeros(1, 10, 10), torch.ones(3, 3), ConvSpec(1, 3), PoolSpec("max", 2), 6)
+
+
+def test_a_typed_kernel_grid_becomes_a_kernel_with_empty_cells_as_zero():
+    import numpy as np
+
+    cells = np.array([[1.0, float("nan")], [0.5, -2.0]], dtype="float32")
+    cells.setflags(write=False)  # as a data editor's frame hands it over
+    k = kernels.kernel_from_cells(cells)
+    assert k.dtype == torch.float32 and k.tolist() == [[1.0, 0.0], [0.5, -2.0]]

@@ -108,3 +108,21 @@ def test_pictures():
     assert over.shape == (64, 64, 3) and over[0, 0].sum() > over[-1, -1].sum()  # hot where the evidence is
     fig = viz.top_k_chart([probe.Prediction(1, "b", 0.7), probe.Prediction(0, "a", 0.3)], {0})
     assert list(fig.data[0].y) == ["a", "b"] and math.isclose(fig.data[0].x[1], 0.7)
+
+
+def test_a_links_unusable_values_are_pulled_back_with_sentences():
+    bad = inside.InsideConfig(source="cloud", run="gone", preset="nope", index=40, k=4, other=5000, image_size=-8)
+    cfg, problems = inside.clamp_config(bad, ["r1", "r2"])
+    assert (cfg.source, cfg.run, cfg.preset, cfg.index, cfg.k, cfg.other, cfg.image_size) == (
+        "run",
+        "r1",
+        "resnet18",
+        0,
+        5,
+        -1,
+        0,
+    )
+    assert len(problems) == 7 and all(p.startswith("The link's ") for p in problems)
+    fine = inside.InsideConfig(run="r2", index=11, k=10)
+    assert inside.clamp_config(fine, ["r1", "r2"]) == (fine, [])
+    assert inside.clamp_config(inside.InsideConfig(run="gone"), [])[0].run == ""
