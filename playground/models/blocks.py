@@ -1,7 +1,8 @@
-"""The ``nn.Module`` side of the model spec: one function per layer type, and the residual blocks.
+"""The ``nn.Module`` side of the model spec: the activations, and the residual blocks.
 
 ``make_layer`` turns one normalized leaf layer (a dict from ``playground.models.spec``) into
-the PyTorch layer it names. ``BasicBlock`` and ``Bottleneck`` copy torchvision's
+the PyTorch layer it names, as its entry in the leaf table (``playground.models.layers``)
+builds it. ``BasicBlock`` and ``Bottleneck`` copy torchvision's
 ``models/resnet.py`` (same attribute names, same forward order, ``expansion``), so
 torchvision's ``state_dict`` loads into our ResNets with ``strict=True``; two
 switches go beyond it: ``residual=False`` drops the skip connection (the "plain"
@@ -14,8 +15,6 @@ the real module cannot drift apart (the tests hold them to a hooked forward).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 import torch.nn as nn
@@ -37,11 +36,6 @@ def make_activation(fn: str, inplace: bool = False) -> nn.Module:
     """``nn.ReLU(inplace=True)`` and friends; ``inplace`` is ignored where PyTorch has no such option."""
     cls, has_inplace = ACTIVATIONS[fn]
     return cls(inplace=True) if (inplace and has_inplace) else cls()
-
-
-def _pair(v: Any) -> Any:
-    """Spec pairs are an int (square) or ``[h, w]``; PyTorch wants an int or a tuple."""
-    return tuple(v) if isinstance(v, list) else v
 
 
 class PadShortcut(nn.Module):
@@ -67,55 +61,15 @@ class PadShortcut(nn.Module):
 
 
 def make_layer(layer: dict, in_shape: tuple[int, ...]) -> nn.Module:
-    """The PyTorch layer for one normalized, validated leaf ``layer`` on a per-sample ``in_shape``."""
-    t = layer["type"]
-    if t == "conv":
-        return nn.Conv2d(
-            in_shape[0],
-            layer["out_channels"],
-            _pair(layer["kernel"]),
-            stride=_pair(layer["stride"]),
-            padding=_pair(layer["padding"]),
-            dilation=_pair(layer["dilation"]),
-            groups=layer["groups"],
-            bias=layer["bias"],
-        )
-    if t == "batchnorm":
-        cls = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
-        return cls(in_shape[0], eps=layer["eps"], momentum=layer["momentum"], affine=layer["affine"])
-    if t == "activation":
-        return make_activation(layer["fn"], layer["inplace"])
-    if t == "maxpool":
-        stride = layer["stride"] if layer["stride"] is not None else layer["kernel"]
-        return nn.MaxPool2d(
-            _pair(layer["kernel"]),
-            _pair(stride),
-            _pair(layer["padding"]),
-            dilation=_pair(layer["dilation"]),
-            ceil_mode=layer["ceil_mode"],
-        )
-    if t == "avgpool":
-        stride = layer["stride"] if layer["stride"] is not None else layer["kernel"]
-        return nn.AvgPool2d(
-            _pair(layer["kernel"]),
-            _pair(stride),
-            _pair(layer["padding"]),
-            ceil_mode=layer["ceil_mode"],
-            count_include_pad=layer["count_include_pad"],
-        )
-    if t == "adaptive_avgpool":
-        return nn.AdaptiveAvgPool2d(_pair(layer["output"]))
-    if t == "adaptive_maxpool":
-        return nn.AdaptiveMaxPool2d(_pair(layer["output"]))
-    if t == "dropout":
-        return nn.Dropout(layer["p"])
-    if t == "flatten":
-        return nn.Flatten(1)
-    if t == "linear":
-        return nn.Linear(in_shape[0], layer["out_features"], bias=layer["bias"])
-    if t == "pad_shortcut":
-        return PadShortcut(in_shape[0], layer["out_channels"], layer["stride"])
-    raise ValueError(f"{t!r} is not a leaf layer type")
+    """The PyTorch layer for one normalized, validated leaf ``layer`` on a per-sample ``in_shape``.
+
+    The module is the leaf table's (``playground.models.layers.LEAVES``); ValueError naming the
+    leaf types for anything else.
+    """
+    # The table imports this module (ACTIVATIONS, PadShortcut), so it is looked up when a layer is built.
+    from playground.models.layers import LEAVES
+
+    return LEAVES.get(layer["type"]).build(layer, in_shape)
 
 
 # --------------------------------------------------------------------------- residual blocks

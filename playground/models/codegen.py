@@ -5,7 +5,7 @@ way the article writes them, and the residual blocks it uses are defined in the 
 (torchvision's ``BasicBlock`` / ``Bottleneck`` with the playground's two switches). Module
 names are the spec's, so the generated model's ``state_dict`` has the same keys and shapes
 as ``playground.models.spec.build(spec)``'s, and loading one into the other gives the same output
-(``tests/unit/test_codegen.py`` executes the source to check).
+(``tests/unit/models/test_codegen.py`` executes the source to check).
 """
 
 from __future__ import annotations
@@ -13,64 +13,17 @@ from __future__ import annotations
 import keyword
 import re
 
+from playground.models.layers import LEAVES
 from playground.models.spec import Trace, stage_block, trace
 from playground.models.vocab import BLOCK_TYPES
 
-_ACT_CALLS = {
-    "relu": "nn.ReLU",
-    "leaky_relu": "nn.LeakyReLU",
-    "elu": "nn.ELU",
-    "gelu": "nn.GELU",
-    "silu": "nn.SiLU",
-    "tanh": "nn.Tanh",
-    "sigmoid": "nn.Sigmoid",
-}
-_INPLACE = {"relu", "leaky_relu", "elu", "silu"}
-
-
-def _p(v) -> str:
-    """A spec pair as PyTorch takes it: ``3`` or ``(3, 5)``."""
-    return str(v) if isinstance(v, (int, str)) and not isinstance(v, bool) else f"({v[0]}, {v[1]})"
-
 
 def layer_call(layer: dict, in_shape: tuple) -> str:
-    """The constructor call of one leaf layer on a per-sample ``in_shape``: ``nn.Conv2d(3, 64, kernel_size=3)``."""
-    t = layer["type"]
-    if t == "conv":
-        args = [str(in_shape[0]), str(layer["out_channels"]), f"kernel_size={_p(layer['kernel'])}"]
-        args += [f"stride={_p(layer['stride'])}"] if layer["stride"] != 1 else []
-        pad = layer["padding"]
-        args += [f"padding={pad!r}" if isinstance(pad, str) else f"padding={_p(pad)}"] if pad != 0 else []
-        args += [f"dilation={_p(layer['dilation'])}"] if layer["dilation"] != 1 else []
-        args += [f"groups={layer['groups']}"] if layer["groups"] != 1 else []
-        args += ["bias=False"] if not layer["bias"] else []
-        return f"nn.Conv2d({', '.join(args)})"
-    if t == "batchnorm":
-        args = [str(in_shape[0])]
-        args += [f"eps={layer['eps']!r}"] if layer.get("eps", 1e-5) != 1e-5 else []
-        args += [f"momentum={layer['momentum']!r}"] if layer.get("momentum", 0.1) != 0.1 else []
-        args += ["affine=False"] if not layer.get("affine", True) else []
-        return f"nn.BatchNorm{2 if len(in_shape) == 3 else 1}d({', '.join(args)})"
-    if t == "activation":
-        inplace = "inplace=True" if layer.get("inplace") and layer["fn"] in _INPLACE else ""
-        return f"{_ACT_CALLS[layer['fn']]}({inplace})"
-    if t in ("maxpool", "avgpool"):
-        args = [f"kernel_size={_p(layer['kernel'])}"]
-        args += [f"stride={_p(layer['stride'])}"] if layer["stride"] is not None else []
-        args += [f"padding={_p(layer['padding'])}"] if layer["padding"] != 0 else []
-        args += [f"dilation={_p(layer['dilation'])}"] if layer.get("dilation", 1) != 1 else []
-        args += ["ceil_mode=True"] if layer["ceil_mode"] else []
-        args += ["count_include_pad=False"] if not layer.get("count_include_pad", True) else []
-        return f"nn.{'MaxPool2d' if t == 'maxpool' else 'AvgPool2d'}({', '.join(args)})"
-    if t in ("adaptive_avgpool", "adaptive_maxpool"):
-        return f"nn.Adaptive{'Avg' if t == 'adaptive_avgpool' else 'Max'}Pool2d({_p(layer['output'])})"
-    if t == "dropout":
-        return f"nn.Dropout(p={layer['p']!r})"
-    if t == "flatten":
-        return "nn.Flatten()"
-    if t == "linear":
-        return f"nn.Linear({in_shape[0]}, {layer['out_features']}{'' if layer['bias'] else ', bias=False'})"
-    raise ValueError(f"no constructor for {t!r}")
+    """The constructor call of one leaf layer on a per-sample ``in_shape``: ``nn.Conv2d(3, 64, kernel_size=3)``.
+
+    The text is the leaf table's (``playground.models.layers``); ValueError for a type that is not a leaf.
+    """
+    return LEAVES.get(layer["type"]).source(layer, in_shape)
 
 
 def _block_call(block: dict, in_channels: int) -> str:

@@ -14,28 +14,21 @@ forward will run: one ``Step`` per module call (a residual block's ReLU is calle
 it appears twice) plus an ``Add`` step where a skip connection joins, each with its
 per-sample input and output shape (``(C, H, W)`` before a flatten, ``(F,)`` after) and its
 parameters. It stops at the first layer that cannot work with a ``SpecError`` naming the
-layer and the fix. ``build`` makes the ``nn.Module`` (a ``SpecNet``). The conv/pool rules
-are ``playground.models.arithmetic``'s, checked there against PyTorch itself.
+layer and the fix. ``build`` makes the ``nn.Module`` (a ``SpecNet``). What each leaf layer
+gives (shape, parameters, module) is its entry in the leaf table, ``playground.models.layers``;
+the residual blocks and containers are walked here.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from math import prod
 
 import torch.nn as nn
 
-from playground.models.arithmetic import (
-    ConvSpec,
-    LayerError,
-    PoolSpec,
-    conv_output_hw,
-    pool_output_hw,
-    validate_conv,
-    validate_pool,
-)
-from playground.models.blocks import ACTIVATIONS, SpecNet, block_plan, make_block, make_layer
+from playground.models.arithmetic import LayerError
+from playground.models.blocks import SpecNet, block_plan, make_block, make_layer
+from playground.models.layers import LEAVES, need_feature_map
 from playground.models.vocab import (
     BLOCK_TYPES,
     LAYER_TYPES,
@@ -83,115 +76,21 @@ class Trace:
 
 
 def type_name(layer: dict, in_shape: Shape) -> str:
-    """The PyTorch class a leaf layer becomes on ``in_shape``."""
+    """The PyTorch class a layer becomes on ``in_shape`` (a leaf's as its table entry says)."""
     t = layer["type"]
-    if t == "activation":
-        return ACTIVATIONS[layer["fn"]][0].__name__
-    if t == "batchnorm":
-        return "BatchNorm2d" if len(in_shape) == 3 else "BatchNorm1d"
-    if t == "pad_shortcut":
-        return "PadShortcut"
-    return LAYER_TYPES[t].torch
-
-
-def _spatial(name: str, tname: str, shape: Shape) -> None:
-    if len(shape) != 3:
-        raise SpecError(
-            f"Layer {name} ({tname}) needs a [channels, height, width] feature map, but it gets a flat vector of "
-            f"{shape[0]} features: move it before the flatten (or remove the flatten).",
-            path=name,
-        )
+    return LEAVES.get(t).type_name(layer, in_shape) if t in LEAVES else LAYER_TYPES[t].torch
 
 
 def leaf_output(layer: dict, shape: Shape, name: str) -> tuple[Shape, int]:
     """``(output shape, parameters)`` of one leaf on a per-sample ``shape``; SpecError with the fix otherwise."""
-    t, tname = layer["type"], type_name(layer, shape)
-    what = f"Layer {name} ({tname})"
+    t = layer["type"]
+    what = f"Layer {name} ({type_name(layer, shape)})"
+    if t not in LEAVES:
+        raise SpecError(f"{what}: {t!r} is not a layer this playground knows.", path=name)
     try:
-        if t == "conv":
-            _spatial(name, tname, shape)
-            c, h, w = shape
-            if layer.get("in_channels") not in (None, c):
-                raise SpecError(
-                    f"{what} expects {layer['in_channels']} input channels, it gets {c}: "
-                    f"set in_channels={c} (or leave it empty to follow the input).",
-                    path=name,
-                )
-            cs = ConvSpec(
-                layer["out_channels"],
-                layer["kernel"],
-                layer["stride"],
-                layer["padding"],
-                layer["dilation"],
-                layer["groups"],
-                layer["bias"],
-            )
-            validate_conv(cs, (1, c, h, w), what)
-            oh, ow = conv_output_hw(cs, (h, w))
-            kh, kw = cs.kernel
-            params = cs.out_channels * (c // cs.groups) * kh * kw + (cs.out_channels if cs.bias else 0)
-            return (cs.out_channels, oh, ow), params
-        if t in ("maxpool", "avgpool"):
-            _spatial(name, tname, shape)
-            ps = PoolSpec(
-                "max" if t == "maxpool" else "avg",
-                layer["kernel"],
-                layer["stride"],
-                layer["padding"],
-                layer.get("dilation", 1),
-                layer["ceil_mode"],
-            )
-            validate_pool(ps, (1, *shape), what)
-            return (shape[0], *pool_output_hw(ps, shape[1:])), 0
-        if t in ("adaptive_avgpool", "adaptive_maxpool"):
-            _spatial(name, tname, shape)
-            out = layer["output"]
-            oh, ow = out if isinstance(out, list) else (out, out)
-            return (shape[0], oh, ow), 0
-        if t == "linear":
-            expect = layer.get("in_features")
-            if len(shape) == 3:
-                flat = prod(shape)
-                hint = f"it expects {expect} inputs, " if expect else ""
-                raise SpecError(
-                    f"{what} gets a {shape[0]}x{shape[1]}x{shape[2]} feature map, not a flat vector: {hint}"
-                    f"add a flatten before it (it would then get {flat} inputs).",
-                    path=name,
-                )
-            if expect not in (None, shape[0]):
-                raise SpecError(
-                    f"{what} expects {expect} inputs, it gets {shape[0]}: set in_features={shape[0]}, "
-                    f"or change the layers before it so they produce {expect}.",
-                    path=name,
-                )
-            params = shape[0] * layer["out_features"] + (layer["out_features"] if layer["bias"] else 0)
-            return (layer["out_features"],), params
-        if t == "batchnorm":
-            if layer.get("num_features") not in (None, shape[0]):
-                unit = "channels" if len(shape) == 3 else "features"
-                raise SpecError(
-                    f"{what} expects {layer['num_features']} {unit}, it gets {shape[0]}: set "
-                    f"num_features={shape[0]} (or leave it empty to follow the input).",
-                    path=name,
-                )
-            return shape, (2 * shape[0] if layer["affine"] else 0)
-        if t in ("activation", "dropout"):
-            return shape, 0
-        if t == "flatten":
-            return (prod(shape),), 0
-        if t == "pad_shortcut":
-            c, h, w = shape
-            s = layer["stride"]
-            if layer["out_channels"] < c:
-                raise SpecError(
-                    f"{what}: the zero-padding shortcut cannot reduce {c} channels to "
-                    f"{layer['out_channels']}; use shortcut 'conv'.",
-                    path=name,
-                )
-            return (layer["out_channels"], -(-h // s), -(-w // s)), 0
-    except LayerError as exc:  # conv.py's sentence already starts with ``what``
+        return LEAVES.get(t).output(layer, shape, what)
+    except LayerError as exc:  # the table's sentences already start with ``what``
         raise SpecError(str(exc), path=name) from None
-    raise SpecError(f"{what}: {t!r} is not a layer this playground knows.", path=name)
 
 
 def stage_block(stage: dict, index: int) -> dict:
@@ -230,7 +129,10 @@ class _Walker:
 
     def block(self, layer: dict, shape: Shape, name: str, item: tuple, frozen: bool) -> Shape:
         tname = LAYER_TYPES[layer["type"]].torch
-        _spatial(name, tname, shape)
+        try:
+            need_feature_map(f"Layer {name} ({tname})", shape)
+        except LayerError as exc:
+            raise SpecError(str(exc), path=name) from None
         self.tr.inputs[name] = shape
         self.tr.blocks[name] = tname
         plan = block_plan(layer, shape[0])

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from math import ceil, floor, prod
+from math import prod
 from typing import Any
 
-from playground.models.blocks import ACTIVATIONS
+from playground.models.layers import LEAVES, Leaf
 from playground.models.spec import Step, trace
 from playground.models.vocab import SpecError
 
@@ -157,19 +157,17 @@ class Summary:
     def receptive_field(self) -> Pair | None:
         """The receptive field of the last feature map before any global/adaptive pooling (what the head sees)."""
         return next(
-            (r.receptive_field for r in reversed(self.rows) if r.receptive_field and not r.kind.startswith("adaptive")),
+            (r.receptive_field for r in reversed(self.rows) if r.receptive_field and not _fixed_output(r.kind)),
             None,
         )
 
     def torchinfo_mult_adds(self) -> int:
         """torchinfo's "Total mult-adds" for this batch: conv (weights + bias) x output pixels, others their params."""
-        n, total = self.batch_size, 0
+        total = 0
         for r in self.rows:
-            if r.kind == "conv":
-                total += r.params * prod(r.output_shape[2:])
-            else:
-                total += r.params
-        return n * total
+            leaf = _leaf(r.kind)
+            total += leaf.torchinfo_mult_adds(r.params, r.output_shape[1:]) if leaf else r.params
+        return self.batch_size * total
 
     def memory(
         self,
@@ -226,57 +224,37 @@ class Summary:
 # --------------------------------------------------------------------------- arithmetic
 
 
+def _leaf(kind: str) -> Leaf | None:
+    """The table entry of a step's layer; None for the ``add`` joining a skip connection (not a module)."""
+    return None if kind == "add" else LEAVES.get(kind)
+
+
+def _fixed_output(kind: str) -> bool:
+    """Whether the layer pools any input to a fixed size (adaptive pooling): the head's view stops before it."""
+    leaf = _leaf(kind)
+    return leaf is not None and leaf.fixed_output
+
+
 def _macs(st: Step) -> int:
-    if st.kind == "conv":
-        k = st.layer["kernel"]
-        kh, kw = (k, k) if isinstance(k, int) else k
-        c_out, oh, ow = st.out_shape
-        return c_out * oh * ow * (st.in_shape[0] // st.layer["groups"]) * kh * kw
-    if st.kind == "linear":
-        return st.in_shape[0] * st.out_shape[0]
-    return 0
-
-
-def _pair(v) -> Pair:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
-def _adaptive_window(n: int, m: int) -> tuple[int, int]:
-    """(largest window, step) of adaptive pooling from n to m: windows run floor(i*n/m) .. ceil((i+1)*n/m)."""
-    if n % m == 0:
-        return n // m, n // m
-    k = max(ceil((i + 1) * n / m) - floor(i * n / m) for i in range(m))
-    return k, max(1, n // m)
+    leaf = _leaf(st.kind)
+    return leaf.macs(st.layer, st.in_shape, st.out_shape) if leaf else 0
 
 
 def _grow(st: Step, rf: Pair | None, jump: Pair | None) -> tuple[Pair | None, Pair | None]:
     """Receptive field and jump after ``st``: rf += (effective kernel - 1) x jump; jump *= stride."""
-    if rf is None or jump is None or st.kind in ("flatten", "linear"):
+    if rf is None or jump is None:
         return None, None
-    k = s = d = (1, 1)
-    if st.kind == "conv":
-        k, s, d = _pair(st.layer["kernel"]), _pair(st.layer["stride"]), _pair(st.layer["dilation"])
-    elif st.kind in ("maxpool", "avgpool"):
-        k = _pair(st.layer["kernel"])
-        s = _pair(st.layer["stride"]) if st.layer["stride"] is not None else k
-        d = _pair(st.layer.get("dilation", 1))
-    elif st.kind in ("adaptive_avgpool", "adaptive_maxpool"):
-        wins = [_adaptive_window(n, m) for n, m in zip(st.in_shape[1:], st.out_shape[1:])]
-        k, s = (wins[0][0], wins[1][0]), (wins[0][1], wins[1][1])
-    elif st.kind == "pad_shortcut":
-        s = _pair(st.layer["stride"])
-    else:
-        return rf, jump
+    window = LEAVES.get(st.kind).window(st.layer, st.in_shape, st.out_shape)
+    if window is None:  # flatten, linear: every value sees the whole input
+        return None, None
+    k, s, d = window
     rf = (rf[0] + d[0] * (k[0] - 1) * jump[0], rf[1] + d[1] * (k[1] - 1) * jump[1])
     return rf, (jump[0] * s[0], jump[1] * s[1])
 
 
 def _allocates(st: Step) -> bool:
-    if st.kind in ("flatten", "add"):  # a view; ``out += identity`` writes in place
-        return False
-    if st.kind == "activation":
-        return not (st.layer.get("inplace") and ACTIVATIONS[st.layer["fn"]][1])
-    return True
+    leaf = _leaf(st.kind)
+    return leaf.allocates(st.layer) if leaf else False  # the add: ``out += identity`` writes in place
 
 
 def summarize(
@@ -323,8 +301,8 @@ def summary_from_trace(tr, batch_size: int = 1) -> Summary:
         else:
             state = _grow(st, *state)
             rf, jump = state
-        if st.kind == "batchnorm":
-            buffers += 2 * st.in_shape[0]
+        leaf = _leaf(st.kind)
+        buffers += leaf.buffers(st.layer, st.in_shape) if leaf else 0
         out = (n, *st.out_shape)
         rows.append(
             Row(

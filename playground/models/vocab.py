@@ -1,5 +1,7 @@
-"""The model spec's vocabulary and its JSON form: layer types, their settings, normalization, files.
+"""The model spec's vocabulary and its JSON form: the layer types a spec may name, normalization, files.
 
+``LAYER_TYPES`` is the vocabulary: the leaf layer types of ``playground.models.layers`` (where
+each one declares its settings) followed by the residual blocks and containers declared here.
 ``normalize`` checks a spec document and fills every setting in (``compact`` leaves the
 defaults out again, for short links); ``load_spec`` / ``save_spec`` read and write it.
 A spec that cannot work raises ``SpecError``: one sentence, naming the layer, with the fix.
@@ -9,44 +11,19 @@ The shape walk, validation and ``build`` are in ``playground.models.spec``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch.nn as nn
 
 from playground.models.blocks import ACTIVATIONS
+from playground.models.layers import LEAVES, MAX_DIM, Field, LayerType
 
 SPEC_FORMAT = "cnn-playground/model"
 SPEC_VERSION = 1
-MAX_DIM = 65536  # channels, features, pixels: beyond this it is a typo, not a model
 
 # --------------------------------------------------------------------------- vocabulary
-
-
-@dataclass(frozen=True)
-class Field:
-    """One setting of a layer type. ``kind``: int, auto_int, pair, auto_pair, padding, float, bool, choice."""
-
-    name: str
-    kind: str
-    default: Any
-    help: str = ""
-    lo: float = 0
-    hi: float = MAX_DIM
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LayerType:
-    """A word of the vocabulary: its JSON ``type``, its PyTorch name and its settings."""
-
-    type: str
-    title: str
-    torch: str
-    fields: tuple[Field, ...]
-    blurb: str
-
 
 _ACT = Field("activation", "choice", "relu", "Non-linearity inside the block", choices=tuple(ACTIVATIONS))
 _BLOCK_FIELDS = (
@@ -66,108 +43,10 @@ _BLOCK_FIELDS = (
     Field("bias", "bool", False, "Bias in the convs (redundant before batch norm)"),
 )
 
-LAYER_TYPES: dict[str, LayerType] = {
+# The words that are not leaves: residual blocks and containers (the leaves are in playground.models.layers).
+_COMPOSITE_TYPES: dict[str, LayerType] = {
     t.type: t
     for t in (
-        LayerType(
-            "conv",
-            "Convolution",
-            "Conv2d",
-            (
-                Field("in_channels", "auto_int", None, "Leave empty to follow the input", 1),
-                Field("out_channels", "int", 64, "Number of filters (feature maps out)", 1),
-                Field("kernel", "pair", 3, "Kernel size: 3 or [h, w]", 1, 1024),
-                Field("stride", "pair", 1, "Step of the kernel: 2 halves the size", 1, 1024),
-                Field("padding", "padding", 0, "Zeros around the border: a number, [h, w], 'same' or 'valid'", 0, 1024),
-                Field("dilation", "pair", 1, "Spacing between kernel taps", 1, 1024),
-                Field("groups", "int", 1, "Split channels into groups (groups = channels: depthwise)", 1),
-                Field("bias", "bool", True, "Add a learned bias per filter"),
-            ),
-            "A filter slides over the input; each output channel is one feature map.",
-        ),
-        LayerType(
-            "batchnorm",
-            "Batch norm",
-            "BatchNorm2d",
-            (
-                Field("num_features", "auto_int", None, "Leave empty to follow the input", 1),
-                Field("eps", "float", 1e-5, "Added to the variance", 0, 1),
-                Field("momentum", "float", 0.1, "Running-average momentum", 0, 1),
-                Field("affine", "bool", True, "Learn a scale and shift per channel"),
-            ),
-            "Normalizes each channel over the batch; BatchNorm1d after a flatten.",
-        ),
-        LayerType(
-            "activation",
-            "Activation",
-            "ReLU",
-            (
-                Field("fn", "choice", "relu", "The non-linearity", choices=tuple(ACTIVATIONS)),
-                Field("inplace", "bool", False, "Overwrite the input (saves memory)"),
-            ),
-            "An element-wise non-linearity: without it stacked layers collapse into one linear map.",
-        ),
-        LayerType(
-            "maxpool",
-            "Max pooling",
-            "MaxPool2d",
-            (
-                Field("kernel", "pair", 2, "Window size", 1, 1024),
-                Field("stride", "auto_pair", None, "Empty: same as the kernel", 1, 1024),
-                Field("padding", "pair", 0, "At most half the kernel", 0, 512),
-                Field("dilation", "pair", 1, "Spacing between window taps", 1, 1024),
-                Field("ceil_mode", "bool", False, "Round the output size up"),
-            ),
-            "Keeps the largest value of each window: smaller maps, a little translation invariance.",
-        ),
-        LayerType(
-            "avgpool",
-            "Average pooling",
-            "AvgPool2d",
-            (
-                Field("kernel", "pair", 2, "Window size", 1, 1024),
-                Field("stride", "auto_pair", None, "Empty: same as the kernel", 1, 1024),
-                Field("padding", "pair", 0, "At most half the kernel", 0, 512),
-                Field("ceil_mode", "bool", False, "Round the output size up"),
-                Field("count_include_pad", "bool", True, "Count padding zeros in the average"),
-            ),
-            "Averages each window: smoother features (LeNet's 'subsampling').",
-        ),
-        LayerType(
-            "adaptive_avgpool",
-            "Adaptive average pooling",
-            "AdaptiveAvgPool2d",
-            (Field("output", "pair", 1, "Output size whatever the input: 1 is global average pooling", 1, 1024),),
-            "Pools any input down to a fixed size, so the classifier does not depend on the image size.",
-        ),
-        LayerType(
-            "adaptive_maxpool",
-            "Adaptive max pooling",
-            "AdaptiveMaxPool2d",
-            (Field("output", "pair", 1, "Output size whatever the input", 1, 1024),),
-            "Max pooling to a fixed output size.",
-        ),
-        LayerType(
-            "dropout",
-            "Dropout",
-            "Dropout",
-            (Field("p", "float", 0.5, "Probability of zeroing each value while training", 0, 1),),
-            "Randomly zeroes values while training (regularization); does nothing at evaluation.",
-        ),
-        LayerType(
-            "flatten", "Flatten", "Flatten", (), "Turns a [C, H, W] feature map into a vector of C*H*W features."
-        ),
-        LayerType(
-            "linear",
-            "Linear (fully connected)",
-            "Linear",
-            (
-                Field("in_features", "auto_int", None, "Leave empty to follow the input", 1, 1 << 31),
-                Field("out_features", "int", 10, "Outputs (the number of classes for the last layer)", 1),
-                Field("bias", "bool", True, "Add a learned bias"),
-            ),
-            "Every output sees every input.",
-        ),
         LayerType(
             "basic_block",
             "Residual basic block",
@@ -196,6 +75,34 @@ LAYER_TYPES: dict[str, LayerType] = {
         LayerType("sequential", "Group", "Sequential", (), "A named group of layers (e.g. features, classifier)."),
     )
 }
+
+
+class _Vocabulary(Mapping[str, LayerType]):
+    """Every layer type a spec may name: the leaf table's words (in its order), then the blocks and containers.
+
+    A view, not a copy: a leaf type registered in ``LEAVES`` is a word of the vocabulary at
+    once, with nothing to add here.
+    """
+
+    def __getitem__(self, t: str) -> LayerType:
+        if t in _COMPOSITE_TYPES:
+            return _COMPOSITE_TYPES[t]
+        if t in LEAVES and LEAVES.get(t).in_vocabulary:
+            return LEAVES.get(t).word
+        raise KeyError(t)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (name for name, leaf in LEAVES.items() if leaf.in_vocabulary)
+        yield from _COMPOSITE_TYPES
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"LAYER_TYPES({', '.join(self)})"
+
+
+LAYER_TYPES: Mapping[str, LayerType] = _Vocabulary()
 
 BLOCK_TYPES = ("basic_block", "bottleneck")
 CONTAINER_TYPES = ("sequential", "stage")
