@@ -17,17 +17,9 @@ from playground.common import settings
 from playground.common.settings import setting
 from playground.common.urlstate import encode_value, from_query
 from playground.models.blocks import ACTIVATIONS
+from playground.models.layers import Field
 from playground.models.spec import trace
-from playground.models.vocab import (
-    BLOCK_TYPES,
-    LAYER_TYPES,
-    MAX_DIM,
-    Field,
-    SpecError,
-    compact,
-    normalize,
-    normalize_layer,
-)
+from playground.models.vocab import BLOCK_TYPES, LAYER_TYPES, MAX_DIM, SpecError, compact, normalize, normalize_layer
 from playground.models.zoo import MODELS, model_spec, preset_info
 
 OPTIMIZERS = {"adam": "Adam", "sgd_momentum": "SGD + momentum", "sgd": "plain SGD"}

@@ -25,7 +25,8 @@ from playground.labs.architecture import (
     set_setting,
     with_layers,
 )
-from playground.models.vocab import LAYER_TYPES, Field, SpecError, compact, load_spec
+from playground.models.layers import Field
+from playground.models.vocab import LAYER_TYPES, SpecError, compact, load_spec
 from playground.models.zoo import MODELS, preset_info
 from ui import state
 from ui.widgets import bounds, flash, options, row_buttons
