@@ -20,8 +20,7 @@ from playground.common.device import DEVICE_CHOICES
 
 
 def add_parser(sub) -> None:
-    from playground.training.loop import OPTIMIZERS
-    from playground.training.parts import SCHEDULES
+    from playground.training.optim import OPTIMIZERS, SCHEDULES
 
     p = sub.add_parser(
         "train",

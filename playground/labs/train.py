@@ -70,8 +70,7 @@ def clamp_config(cfg: TrainConfig, uploads: Path) -> tuple[TrainConfig, list[str
         if not ok:
             reset(name, "is out of range")
     from playground.common.device import DEVICE_CHOICES
-    from playground.training.loop import OPTIMIZERS
-    from playground.training.parts import SCHEDULES
+    from playground.training.optim import OPTIMIZERS, SCHEDULES
 
     for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICE_CHOICES)):
         if getattr(cfg, name) not in choices:

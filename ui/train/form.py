@@ -20,9 +20,9 @@ from playground.data.upload import save_upload
 from playground.labs.train import Overview, Preflight, clamp_config, overview, uploads_dir, widget_fields
 from playground.models.zoo import MODELS, model_spec, preset_info
 from playground.runs import store as runs
-from playground.training.loop import OPTIMIZERS, TrainConfig, max_epochs
+from playground.training.loop import TrainConfig, max_epochs
 from playground.training.models import save_upload_file
-from playground.training.parts import SCHEDULES
+from playground.training.optim import OPTIMIZERS, SCHEDULES
 from playground.viz import train as vz
 from ui import state
 

@@ -13,7 +13,7 @@ import pytest
 
 from playground.runs import store as runs
 from playground.training.loop import TrainConfig
-from playground.training.parts import load_checkpoint
+from playground.training.checkpoints import load_checkpoint
 from playground.runs.worker import StopFlag, execute_run
 from playground.models.zoo import build_model
 

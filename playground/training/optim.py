@@ -1,15 +1,12 @@
-"""Building blocks of a training run: schedules, optimizers (with per-group learning rates),
-atomic checkpoints and the divergence sentence. ``playground.training.loop`` uses all of it.
+"""Optimisers (with per-group learning rates) and learning-rate schedules for the training loop.
 
-Models come from ``train_models`` (the zoo and transfer learning), inputs and pipelines from
-``train_pipeline`` (the augmentation modules).
+Checkpoints are in ``playground.training.checkpoints``; models come from ``playground.training.models``
+(the zoo and transfer learning), inputs and pipelines from ``playground.training.inputs``.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import torch
 
@@ -36,6 +33,9 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     raise ValueError(f"Unknown schedule {schedule!r}. Choose one of: {', '.join(SCHEDULES)}.")
 
 
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
 def make_optimizer(config, params) -> torch.optim.Optimizer:
     """SGD (momentum, Nesterov), Adam or AdamW with the config's learning rate and weight decay.
 
@@ -50,27 +50,3 @@ def make_optimizer(config, params) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def save_checkpoint(state: dict, path: str | Path) -> None:
-    """Write a state_dict atomically: a temporary file in the same folder, then ``os.replace``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    cpu = {k: v.detach().to("cpu").contiguous() if torch.is_tensor(v) else v for k, v in state.items()}
-    torch.save(cpu, tmp)
-    os.replace(tmp, path)  # readers see the old file or the new one, never half of one
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a state_dict saved by ``save_checkpoint`` (or uploaded): ``weights_only=True`` runs no code."""
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
-
-
-def divergence_reason(loss: float, step: int, lr: float) -> str:
-    """The sentence a diverged run ends with."""
-    what = "NaN" if math.isnan(loss) else "infinite"
-    return (
-        f"The loss became {what} at step {step} (learning rate {lr:.3g}): training diverged, so it was stopped. "
-        "Try a learning rate 3-10 times lower, a warm-up schedule such as one-cycle, or gradient-friendly "
-        "settings (batch normalisation, a smaller batch)."
-    )
