@@ -57,6 +57,14 @@ class Registry(Generic[T]):
         """(name, object) pairs in registration order."""
         return iter(self._items.items())
 
+    def __getitem__(self, name: str) -> T:
+        """``registry[name]``, the same as ``get``: a registry reads like the dict it replaced."""
+        return self.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        """The names, in registration order, so ``list(registry)`` and ``", ".join(registry)`` work."""
+        return iter(self._items)
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 

@@ -16,20 +16,34 @@ the real module cannot drift apart (the tests hold them to a hooked forward).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Activation name -> (class, accepts inplace). The names are the spec's vocabulary.
-ACTIVATIONS: dict[str, tuple[type[nn.Module], bool]] = {
-    "relu": (nn.ReLU, True),
-    "leaky_relu": (nn.LeakyReLU, True),
-    "elu": (nn.ELU, True),
-    "gelu": (nn.GELU, False),
-    "silu": (nn.SiLU, True),
-    "tanh": (nn.Tanh, False),
-    "sigmoid": (nn.Sigmoid, False),
-}
+from playground.common.registry import Registry
+
+
+class Activation(NamedTuple):
+    """A registered non-linearity: its module class and whether PyTorch gives it ``inplace=``."""
+
+    cls: type[nn.Module]
+    has_inplace: bool
+
+
+# The names are the spec's vocabulary; the registration order is the order menus show them.
+ACTIVATIONS: Registry[Activation] = Registry("activation")
+for _name, _cls, _inplace in (
+    ("relu", nn.ReLU, True),
+    ("leaky_relu", nn.LeakyReLU, True),
+    ("elu", nn.ELU, True),
+    ("gelu", nn.GELU, False),
+    ("silu", nn.SiLU, True),
+    ("tanh", nn.Tanh, False),
+    ("sigmoid", nn.Sigmoid, False),
+):
+    ACTIVATIONS.register(_name, Activation(_cls, _inplace))
 
 
 def make_activation(fn: str, inplace: bool = False) -> nn.Module:

@@ -19,6 +19,7 @@ import io
 import os
 import socket
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -47,7 +48,6 @@ for _name in (
 ):
     BACKBONES.register(_name, _name)
 
-HEAD_LAYERS = ("dropout", "linear", "relu", "gelu", "batchnorm")
 MODES = ("feature_extraction", "fine_tuning")
 WEIGHT_SOURCES = ("imagenet", "random", "upload", "run")
 
@@ -85,6 +85,51 @@ class WeightsUnavailable(ValueError):
 # --------------------------------------------------------------------------- head and stages
 
 
+# name -> builder(layer, width, num_classes, where) -> the module; ``width`` is the features arriving,
+# ``where`` ("Head layer 2") starts the builder's error sentences.
+HEAD_LAYER_REGISTRY: Registry[Callable[[dict, int, int, str], nn.Module]] = Registry("head layer")
+
+
+@HEAD_LAYER_REGISTRY.register("dropout")
+def head_dropout(layer: dict, width: int, num_classes: int, where: str) -> nn.Dropout:
+    """``{"type": "dropout", "p": 0.5}``: a Dropout with probability ``p`` (0.5 if unset)."""
+    p = float(layer.get("p", 0.5))
+    if not 0 <= p < 1:
+        raise ValueError(f"{where}: dropout probability must be in [0, 1), got {p}.")
+    return nn.Dropout(p)
+
+
+@HEAD_LAYER_REGISTRY.register("linear")
+def head_linear(layer: dict, width: int, num_classes: int, where: str) -> nn.Linear:
+    """``{"type": "linear", "out": 256}``: a Linear layer; ``"out": "classes"`` (the default) means the classes."""
+    out = layer.get("out", "classes")
+    out = num_classes if out == "classes" else int(out)
+    if out < 1:
+        raise ValueError(f"{where}: a Linear layer needs at least 1 output, got {out}.")
+    return nn.Linear(width, out)
+
+
+@HEAD_LAYER_REGISTRY.register("relu")
+def head_relu(layer: dict, width: int, num_classes: int, where: str) -> nn.ReLU:
+    """``{"type": "relu"}``: a ReLU."""
+    return nn.ReLU()
+
+
+@HEAD_LAYER_REGISTRY.register("gelu")
+def head_gelu(layer: dict, width: int, num_classes: int, where: str) -> nn.GELU:
+    """``{"type": "gelu"}``: a GELU."""
+    return nn.GELU()
+
+
+@HEAD_LAYER_REGISTRY.register("batchnorm")
+def head_batchnorm(layer: dict, width: int, num_classes: int, where: str) -> nn.BatchNorm1d:
+    """``{"type": "batchnorm"}``: a BatchNorm1d over the features arriving."""
+    return nn.BatchNorm1d(width)
+
+
+HEAD_LAYERS = tuple(HEAD_LAYER_REGISTRY.names())  # the head editor's menu, in order
+
+
 def build_head(layers: list[dict], in_features: int, num_classes: int) -> nn.Sequential:
     """The head from its layer list; ``"out": "classes"`` means the number of classes."""
     mods: list[nn.Module] = []
@@ -93,26 +138,12 @@ def build_head(layers: list[dict], in_features: int, num_classes: int) -> nn.Seq
         raise ValueError("The head needs at least one layer; end it with a Linear layer to the classes.")
     for i, layer in enumerate(layers):
         kind = layer.get("type")
-        if kind == "dropout":
-            p = float(layer.get("p", 0.5))
-            if not 0 <= p < 1:
-                raise ValueError(f"Head layer {i + 1}: dropout probability must be in [0, 1), got {p}.")
-            mods.append(nn.Dropout(p))
-        elif kind == "linear":
-            out = layer.get("out", "classes")
-            out = num_classes if out == "classes" else int(out)
-            if out < 1:
-                raise ValueError(f"Head layer {i + 1}: a Linear layer needs at least 1 output, got {out}.")
-            mods.append(nn.Linear(width, out))
-            width = out
-        elif kind == "relu":
-            mods.append(nn.ReLU())
-        elif kind == "gelu":
-            mods.append(nn.GELU())
-        elif kind == "batchnorm":
-            mods.append(nn.BatchNorm1d(width))
-        else:
+        if not isinstance(kind, str) or kind not in HEAD_LAYER_REGISTRY:  # a list from a hostile link is unhashable
             raise ValueError(f"Head layer {i + 1}: unknown type {kind!r}; use one of {', '.join(HEAD_LAYERS)}.")
+        mod = HEAD_LAYER_REGISTRY.get(kind)(layer, width, num_classes, f"Head layer {i + 1}")
+        mods.append(mod)
+        if isinstance(mod, nn.Linear):
+            width = mod.out_features  # only a Linear layer changes the number of features
     if width != num_classes:
         raise ValueError(
             f"The head ends with {width} outputs but there are {num_classes} classes: "

@@ -14,11 +14,11 @@ import torch
 import torch.nn as nn
 
 from playground.data.datasets import ImageDataset
+from playground.training.checkpoints import load_checkpoint
 from playground.training.evaluation import Evaluation, evaluate_model, top_k
 from playground.training.inputs import Inputs, first_conv_channels, make_inputs, resolve_pipeline
 from playground.training.loop import TrainConfig, load_data
 from playground.training.models import resolve_model
-from playground.training.parts import load_checkpoint
 
 
 @dataclass

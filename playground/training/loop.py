@@ -43,6 +43,7 @@ from playground.common.device import DEVICE_CHOICES, pick_device
 from playground.common.settings import setting
 from playground.data.datasets import ImageDataset, load_dataset
 from playground.training import distributed as dist_util
+from playground.training.checkpoints import save_checkpoint
 from playground.training.distributed import DistContext
 from playground.training.inputs import (
     Inputs,
@@ -53,15 +54,8 @@ from playground.training.inputs import (
     resolve_pipeline,
 )
 from playground.training.models import resolve_model
-from playground.training.parts import (
-    SCHEDULES,
-    divergence_reason,
-    lr_factor,
-    make_optimizer,
-    save_checkpoint,
-)
+from playground.training.optim import OPTIMIZERS, SCHEDULES, lr_factor, make_optimizer
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 DEFAULT_MAX_EPOCHS = 100
 Emit = Callable[[dict], None]
 
@@ -221,6 +215,16 @@ def load_data(config: TrainConfig) -> ImageDataset:
         val_fraction=config.val_fraction,
         seed=config.data_seed,
         path=config.data_path or None,
+    )
+
+
+def divergence_reason(loss: float, step: int, lr: float) -> str:
+    """The sentence a diverged run ends with."""
+    what = "NaN" if math.isnan(loss) else "infinite"
+    return (
+        f"The loss became {what} at step {step} (learning rate {lr:.3g}): training diverged, so it was stopped. "
+        "Try a learning rate 3-10 times lower, a warm-up schedule such as one-cycle, or gradient-friendly "
+        "settings (batch normalisation, a smaller batch)."
     )
 
 

@@ -112,7 +112,7 @@ def describe_source(model: dict) -> dict:
 
 def _source_net(model: dict, load_weights: bool):
     """The earlier run's model (weights loaded from its weights.pt when asked) and its input channels."""
-    from playground.training.parts import load_checkpoint
+    from playground.training.checkpoints import load_checkpoint
 
     src = _source_run(model)
     c, h, w = src["input_shape"]

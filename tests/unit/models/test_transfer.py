@@ -117,3 +117,28 @@ def test_bad_heads_are_explained():
         transfer.build_head([{"type": "conv"}], 16, 3)
     with pytest.raises(ValueError, match=r"dropout probability must be in \[0, 1\)"):
         transfer.build_head([{"type": "dropout", "p": 1.5}, {"type": "linear"}], 16, 3)
+
+
+@pytest.mark.parametrize("kind", transfer.HEAD_LAYER_REGISTRY.names())
+def test_every_head_layer_builds_before_the_classifier(kind):
+    """Each registered head layer, then the Linear to the classes: the torch module its name says."""
+    head = transfer.build_head([{"type": kind, "out": 6}, {"type": "linear"}], 16, 3)
+    expected = {
+        "dropout": nn.Dropout,
+        "linear": nn.Linear,
+        "relu": nn.ReLU,
+        "gelu": nn.GELU,
+        "batchnorm": nn.BatchNorm1d,
+    }
+    assert type(head[0]) is expected[kind] and head[-1].out_features == 3
+    assert head.eval()(torch.randn(2, 16)).shape == (2, 3)
+
+
+def test_head_layers_are_a_registry_listing_the_choices():
+    assert transfer.HEAD_LAYERS == tuple(transfer.HEAD_LAYER_REGISTRY.names())
+    with pytest.raises(ValueError, match=r"unknown type \['relu'\]; use one of dropout, linear, relu, gelu, batchnorm"):
+        transfer.build_head([{"type": ["relu"]}], 16, 3)  # a list from a hostile link: a sentence, not a TypeError
+    with pytest.raises(ValueError, match=r"Unknown head layer 'conv'\. Choose one of: dropout, .*batchnorm\."):
+        transfer.HEAD_LAYER_REGISTRY.get("conv")
+    with pytest.raises(ValueError, match="The head layer 'relu' is already registered"):
+        transfer.HEAD_LAYER_REGISTRY.register("relu", transfer.head_gelu)

@@ -4,16 +4,20 @@ registered preset is covered, so a new one is tested the moment it is added."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 import torch.nn as nn
 import torchvision
 from torchvision.models import get_model_weights
 
+from playground.models import zoo
+from playground.models.blocks import ACTIVATIONS, make_activation
 from playground.models.spec import trace
 from playground.models.summary import summarize
 from playground.models.vocab import SpecError, load_spec, save_spec
-from playground.models.zoo import MODELS, build_model, model_spec, preset_info
+from playground.models.zoo import MODELS, build_model, model_spec, preset_info, register_model
 
 TORCHVISION = [n for n, p in MODELS.items() if p.torchvision]
 RESNETS = [n for n in MODELS.names() if n.startswith(("resnet", "plain"))]
@@ -32,6 +36,51 @@ def test_the_issue_presets_are_all_registered():
 def test_unknown_model_lists_the_choices():
     with pytest.raises(ValueError, match=r"Unknown model 'resnet51'\. Choose one of: simplecnn, lenet5, .*resnet50"):
         model_spec("resnet51")
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_preset_is_a_keyword_only_function_named_after_it(name):
+    """``from playground.models.zoo import resnet50`` works, and its signature is the preset's defaults."""
+    fn = getattr(zoo, name)
+    assert fn.__name__ == name and name in zoo.__all__ and fn.__doc__
+    params = inspect.signature(fn).parameters
+    assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty for p in params.values())
+    info = preset_info(name)
+    defaults = {k: list(p.default) if isinstance(p.default, tuple) else p.default for k, p in params.items()}
+    assert (defaults.pop("in_channels"), *defaults.pop("input_size")) == info["default_input"]
+    assert defaults.pop("num_classes") == info["num_classes"] and defaults == info["knobs"]
+    assert list(defaults) == list(info["knobs"])  # the signature's order is the order errors list knobs in
+    assert fn() == model_spec(name)
+    assert fn(num_classes=3, width=0.5) == model_spec(name, num_classes=3, width=0.5)
+
+
+def test_register_model_refuses_a_taken_name_and_a_loose_signature():
+    def resnet50(
+        *, num_classes=1, in_channels=1, input_size=8, width=1.0, batch_norm=True, activation="relu", dropout=0.0
+    ):
+        return {}
+
+    n = len(MODELS)
+    with pytest.raises(ValueError, match="The model 'resnet50' is already registered"):
+        register_model("resnet50", title="x", year=None, family="x", blurb="x")(resnet50)
+
+    def tiny(num_classes=1, *, in_channels=1, input_size=8, width=1.0, batch_norm=True, activation="relu", dropout=0.0):
+        return {}
+
+    with pytest.raises(TypeError, match="not keyword-only with a default: num_classes"):
+        register_model("tiny", title="x", year=None, family="x", blurb="x")(tiny)
+    with pytest.raises(ValueError, match="must be a function called other, not tiny"):
+        register_model("other", title="x", year=None, family="x", blurb="x")(tiny)
+    assert len(MODELS) == n and "tiny" not in MODELS
+
+
+def test_unknown_activation_lists_the_choices():
+    assert list(ACTIVATIONS) == ["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"]
+    assert isinstance(make_activation("gelu"), nn.GELU) and make_activation("relu", inplace=True).inplace
+    with pytest.raises(ValueError, match=r"Unknown activation 'swish'\. Choose one of: relu, leaky_relu, .*sigmoid\."):
+        make_activation("swish")
+    with pytest.raises(ValueError, match="The activation 'relu' is already registered"):
+        ACTIVATIONS.register("relu", ACTIVATIONS["relu"])
 
 
 @pytest.mark.parametrize("name", MODELS.names())

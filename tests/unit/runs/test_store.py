@@ -14,8 +14,8 @@ import pytest
 from playground.models.zoo import build_model
 from playground.runs import store as runs
 from playground.runs.worker import StopFlag, execute_run
+from playground.training.checkpoints import load_checkpoint
 from playground.training.loop import TrainConfig
-from playground.training.parts import load_checkpoint
 
 
 def SimpleCNN(num_classes: int, in_channels: int):  # noqa: N802 - reads like the article's class

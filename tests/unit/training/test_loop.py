@@ -11,11 +11,12 @@ import torch.nn as nn
 
 from playground.data.datasets import load_dataset
 from playground.models.zoo import build_model
+from playground.training.checkpoints import load_checkpoint, save_checkpoint
 from playground.training.evaluation import confusion_matrix, evaluate_model, per_class_accuracy, top_k
 from playground.training.inputs import Inputs
 from playground.training.loop import TrainConfig, train
 from playground.training.models import resolve_model
-from playground.training.parts import load_checkpoint, lr_factor, save_checkpoint
+from playground.training.optim import lr_factor
 
 
 def SimpleCNN(num_classes: int = 10, in_channels: int = 3) -> nn.Module:  # noqa: N802 - reads like the article's class

@@ -14,9 +14,9 @@ from playground.data.datasets import load_dataset
 from playground.runs import store as runs
 from playground.runs.results import load_run_model, predict
 from playground.runs.worker import StopFlag, execute_run
+from playground.training.checkpoints import load_checkpoint
 from playground.training.loop import TrainConfig, train
 from playground.training.models import check_model, resolve_model
-from playground.training.parts import load_checkpoint
 
 HEAD = [{"type": "linear", "out": "classes"}]
 
