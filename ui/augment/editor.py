@@ -229,19 +229,10 @@ def _param_widget(i: int, p: Param, init: dict[str, object]) -> None:
         st.selectbox(p.name, p.choices, index=list(p.choices).index(init[key]), key=key, help=p.help)
     elif p.kind == "int":
         st.number_input(p.name, int(p.lo), int(p.hi), value=int(init[key]), step=int(p.step or 1), key=key, help=p.help)
-    elif p.name == "p" or (p.hi - p.lo) <= 10:
-        st.slider(
-            p.name,
-            float(p.lo),
-            float(p.hi),
-            value=float(init[key]),
-            step=float(p.step),
-            key=key,
-            disabled=off,
-            help=p.help,
-        )
     else:
-        st.number_input(
+        # Probabilities and short ranges read best as a slider; wide ranges want typed numbers.
+        widget = st.slider if p.name == "p" or (p.hi - p.lo) <= 10 else st.number_input
+        widget(
             p.name,
             float(p.lo),
             float(p.hi),
