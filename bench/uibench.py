@@ -150,6 +150,22 @@ def open_timed(pg, url: str, timeout: float = 120_000) -> dict:
     return {"paint": painted, "open": settled}
 
 
+def navigate_timed(pg, url_path: str, timeout: float = 60_000) -> float:
+    """Click the sidebar's link to page ``url_path``; seconds until it has run and shows no skeleton."""
+    pg.evaluate(OBSERVER_JS)
+    link = pg.locator(f"[data-testid='stSidebarNav'] a[href$='/{url_path}']").first
+    t0 = now(pg)
+    link.click()
+    pg.wait_for_function(
+        "([t0]) => window.__bench.events.some(e => e[0] >= t0 && e[1] === 'running')", arg=[t0], timeout=timeout
+    )
+    end = pg.evaluate(SETTLE_JS, [t0, 300])
+    if pg.locator("[data-testid='stSkeleton']").count():  # still drawing: done when the last placeholder goes
+        wait_no_skeleton(pg, timeout)
+        end = now(pg)
+    return (end - t0) / 1000
+
+
 def wait_no_skeleton(pg, timeout: float = 60_000) -> None:
     """Wait until Streamlit shows no element skeleton (grey placeholders of elements still loading)."""
     pg.wait_for_function(
@@ -181,7 +197,7 @@ def number(key: str, a, b):
     """An action that types the other of ``a``/``b`` into number input ``key`` and presses Enter."""
 
     def run(pg):
-        box = pg.locator(f".st-key-{key} input").first
+        box = pg.locator(f".st-key-{key} input:visible").first
         box.scroll_into_view_if_needed()
         cur = box.input_value()
         box.fill(str(b if str(cur) == str(a) else a))
@@ -197,11 +213,12 @@ def select(key: str, a: str, b: str):
     """An action that picks the other of options ``a``/``b`` (visible label text) in selectbox ``key``."""
 
     def run(pg):
-        box = pg.locator(f".st-key-{key} [data-testid='stSelectbox']").first
+        box = pg.locator(f".st-key-{key} [data-testid='stSelectbox'] input:visible").first  # a combobox
         box.scroll_into_view_if_needed()
-        cur = box.locator("[data-baseweb='select']").first.inner_text()
+        cur = box.input_value()
         want = b if a.lower() in cur.lower() else a
-        box.locator("input").first.click()
+        box.click()
+        pg.keyboard.press("Control+A")
         pg.keyboard.type(want)
         opt = pg.get_by_role("option").filter(has_text=want).first
         opt.wait_for(timeout=10_000)
@@ -217,7 +234,7 @@ def click(key: str, inner: str = "label"):
     """An action that clicks ``inner`` inside widget ``key`` (a checkbox or toggle's label, a button)."""
 
     def run(pg):
-        el = pg.locator(f".st-key-{key} {inner}").first
+        el = pg.locator(f".st-key-{key} {inner}:visible").first
         el.scroll_into_view_if_needed()
         t0 = now(pg)
         el.click()
