@@ -46,9 +46,22 @@ def route() -> None:
         page.run()
         return
     t = time.perf_counter()
+    prof = None
+    if os.environ.get("PLAYGROUND_PROFILE") == "1":  # and where the time goes (cProfile, top 25 by cumulative)
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     try:
         page.run()
-    finally:  # PLAYGROUND_TIMINGS=1: the server's share of each rerun, to set beside the browser's (bench/)
+    finally:
+        if prof is not None:
+            import pstats
+
+            prof.disable()
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(
+                25
+            )  # PLAYGROUND_TIMINGS=1: the server's share of each rerun, to set beside the browser's (bench/)
         print(
             f"[timing] {page.url_path or 'home'} {1000 * (time.perf_counter() - t):.0f} ms", file=sys.stderr, flush=True
         )

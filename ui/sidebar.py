@@ -3,8 +3,8 @@
 Describing the device means importing torch and torchvision: seconds on a cold server, and the
 home page needs neither. So the first run starts that import in a background thread and the
 sidebar says "checking" until it is done (a small fragment polls for it, then reruns the page
-once); every later run finds the answer ready. The same import warms the process for the pages
-that do need torch.
+once); every later run finds the answer ready. The same thread then imports every page's modules,
+so a page's first open after a start does not pay for them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,28 @@ def _describe() -> None:
         _INFO.append(describe_device())
     except Exception as exc:  # a broken torch install: say so in the sidebar rather than fail every page
         _FAILED.append(f"{type(exc).__name__}: {exc}")
+        return
+    _import_pages()
+
+
+def _import_pages() -> None:
+    """Import every page's ``ui/<slug>/`` modules (and so their torchvision, zoo, transforms...) ahead of use.
+
+    A page's first run after a server start used to spend 3-6 s importing; done here, in the
+    background while the visitor reads the home page, the first open costs what any other does.
+    """
+    import importlib
+    import pkgutil
+
+    from ui.catalog import PAGES
+
+    for entry in PAGES:
+        try:
+            pkg = importlib.import_module(f"ui.{entry.url_path}")
+            for mod in pkgutil.iter_modules(pkg.__path__):
+                importlib.import_module(f"{pkg.__name__}.{mod.name}")
+        except Exception:  # the page's own run reports any import problem, with its traceback hidden
+            continue
 
 
 def warm_up() -> None:
