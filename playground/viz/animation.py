@@ -1,10 +1,14 @@
-"""A plotly figure whose animation frames and slider stay plain plotly JSON.
+"""Plotly figures kept as their final JSON: cheap to build, to cache and to send.
 
-Plotly turns every frame's shapes and every slider step into validated objects: 3.7 s for the
-400 frames of a 32x32 sliding window on these machines, against a few milliseconds to write the
-same JSON as dicts. The browser receives exactly the same figure either way (``to_dict`` is what
-``st.plotly_chart`` and ``to_json`` read), so the traces and layout stay ordinary, validated
-objects and only the repetitive parts skip validation.
+Plotly turns every part of a figure into validated objects, and rebuilds them all when a
+figure is unpickled. Both cost real time here: 3.7 s for the 400 frames of a 32x32 sliding
+window, and 0.3 s per rerun for the Architecture Lab's three cached charts (``st.cache_data``
+pickles what it keeps, so every cache hit rebuilt the figures). The browser receives exactly
+the same JSON either way (``to_dict`` is what ``st.plotly_chart`` and ``to_json`` read), so:
+
+- ``FramedFigure``: ordinary traces and layout, with the repetitive animation frames and slider
+  steps written as plain dicts;
+- ``freeze(fig)``: a finished figure as its JSON, for caches (pickles as one dict).
 """
 
 from __future__ import annotations
@@ -14,24 +18,34 @@ from typing import Any
 import plotly.graph_objects as go
 
 
-class FramedFigure(go.Figure):
-    """``go.Figure`` + ``raw_frames`` (list of frame dicts) + ``raw_sliders`` (layout.sliders as dicts)."""
+class FrozenFigure(go.Figure):
+    """A figure that is its JSON ``spec`` (a dict as ``go.Figure.to_dict`` returns): read-only by convention."""
 
-    def __init__(self, base: Any = None, raw_frames: list[dict] | None = None, raw_sliders: list[dict] | None = None):
-        super().__init__(base)
-        self.__dict__["raw_frames"] = list(raw_frames or [])
-        self.__dict__["raw_sliders"] = list(raw_sliders or [])
+    def __init__(self, spec: dict | None = None):
+        super().__init__()
+        self.__dict__["spec"] = spec or {"data": [], "layout": {}}
 
     def to_dict(self) -> dict:
-        d = super().to_dict()
-        d["frames"] = self.raw_frames
-        if self.raw_sliders:
-            d.setdefault("layout", {})["sliders"] = self.raw_sliders
-        return d
+        return dict(self.spec)  # a shallow copy: readers (Streamlit, plotly.io) never write into it
 
     def to_plotly_json(self) -> dict:
         return self.to_dict()
 
     def __reduce__(self):
-        # Pickled (st.cache_data) as its three parts: plotly's own __reduce__ would rebuild every frame as objects.
-        return (FramedFigure, (go.Figure.to_dict(self), self.raw_frames, self.raw_sliders))
+        return (FrozenFigure, (self.spec,))
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """``fig`` as a :class:`FrozenFigure` (its JSON taken once)."""
+    return fig if isinstance(fig, FrozenFigure) else FrozenFigure(fig.to_dict())
+
+
+class FramedFigure(FrozenFigure):
+    """``base`` (a figure) + ``raw_frames`` (frame dicts) + ``raw_sliders`` (layout.sliders as dicts)."""
+
+    def __init__(self, base: Any = None, raw_frames: list[dict] | None = None, raw_sliders: list[dict] | None = None):
+        spec = base.to_dict() if isinstance(base, go.Figure) else dict(base or {"data": [], "layout": {}})
+        spec["frames"] = list(raw_frames or [])
+        if raw_sliders:
+            spec["layout"] = {**spec.get("layout", {}), "sliders": list(raw_sliders)}
+        super().__init__(spec)
