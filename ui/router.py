@@ -19,10 +19,16 @@ that started the run.
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+
 import streamlit as st
 
 from ui.catalog import PAGES
 from ui.sidebar import render_sidebar
+
+_TIMINGS = os.environ.get("PLAYGROUND_TIMINGS") == "1"
 
 
 def route() -> None:
@@ -36,7 +42,29 @@ def route() -> None:
         )
     page = st.navigation(sections)
     render_sidebar()
-    page.run()
+    if not _TIMINGS:
+        page.run()
+        return
+    t = time.perf_counter()
+    prof = None
+    if os.environ.get("PLAYGROUND_PROFILE") == "1":  # and where the time goes (cProfile, top 25 by cumulative)
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    try:
+        page.run()
+    finally:
+        if prof is not None:
+            import pstats
+
+            prof.disable()
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(
+                25
+            )  # PLAYGROUND_TIMINGS=1: the server's share of each rerun, to set beside the browser's (bench/)
+        print(
+            f"[timing] {page.url_path or 'home'} {1000 * (time.perf_counter() - t):.0f} ms", file=sys.stderr, flush=True
+        )
 
 
 def _legacy_pages_mode() -> bool:

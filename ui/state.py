@@ -103,18 +103,51 @@ def first_visit(ns: str) -> bool:
     return saved_config(ns) is None
 
 
+def history_navigation() -> bool:
+    """Is this run the browser's Back or Forward button?
+
+    Every edit publishes the config to the URL and the browser keeps one history entry per
+    address; Back reruns the script with the older address, a run Streamlit flags. The page then
+    takes its config from that address instead of this session's latest one, so Back steps through
+    the edits for real (it used to write the newest settings straight back: a dead press).
+    """
+    try:  # a flag of the run's context, read defensively: without it Back behaves as before
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:
+        return False
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def _reads_link(ns: str) -> bool:
+    """Does this run take page ``ns``'s config from the address: the first visit, or Back/Forward not yet read?"""
+    if not history_navigation():
+        take(ns, "link_read")  # an ordinary run: the next Back reads its address again
+        return first_visit(ns)
+    # Read each address once (this run may call restore_from and restore); the next Back brings another.
+    return first_visit(ns) or recall(ns, "link_read") != st.query_params.to_dict()
+
+
+def _back_to(ns: str, cfg: Any) -> None:
+    """Back/Forward: drop page ``ns``'s widget values (not its uploads), so ``cfg`` primes every widget again."""
+    for k in [k for k in st.session_state if str(k).startswith(f"{ns}_")]:
+        if isinstance(st.session_state[k], (bool, int, float, str)):
+            del st.session_state[k]
+    remember(ns, "link_read", st.query_params.to_dict())
+    save_config(cfg, ns)
+
+
 def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
     """The page's config at the start of a run, with widget keys primed in ``st.session_state``.
 
     ``widget_fields``: the fields that are bound to a widget keyed ``key(ns, field)``;
     the others (lists of layers, say) are kept only in the returned config.
     """
-    cfg = saved_config(ns)
-    if cfg is None:
+    if _reads_link(ns):
         cfg, problems = from_query(cls, st.query_params.to_dict())
         for p in problems:
             st.warning(p)
-        save_config(cfg, ns)
+        _back_to(ns, cfg) if not first_visit(ns) else save_config(cfg, ns)
+    cfg = saved_config(ns)
     names = widget_fields if widget_fields is not None else {f.name for f in fields(cls)}  # type: ignore[arg-type]
     for name in names:
         k = key(ns, name)
@@ -124,13 +157,13 @@ def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
 
 
 def restore_from(ns: str, read_link: Callable[[Mapping[str, Any]], tuple[Any, list[str]]]) -> None:
-    """On the first visit, store the config ``read_link(query params) -> (config, problems)`` reads from the link.
+    """On the first visit or Back/Forward, store the config ``read_link(query params) -> (config, problems)`` reads.
 
     For a page whose link is not plain ``urlstate`` (relative to a preset, say); ``restore`` then primes its widgets.
     """
-    if first_visit(ns):
+    if _reads_link(ns):
         cfg, problems = read_link(st.query_params.to_dict())
-        save_config(cfg, ns)
+        _back_to(ns, cfg) if not first_visit(ns) else save_config(cfg, ns)
         for p in problems:
             st.warning(p)
 

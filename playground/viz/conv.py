@@ -15,8 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from playground.models.arithmetic import ConvSpec, LayerSpec, conv_output_hw, conv_padding, pool_output_hw
+from playground.viz.animation import FramedFigure
 
 MAX_FRAMES = 400  # beyond this the animation samples positions evenly
+MAX_MAP_SIDE = 192  # feature maps are drawn with at most this many cells a side (see feature_map)
 MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high
 
 TAP, WINDOW, OUT = "rgba(255,111,60,0.55)", "rgba(255,111,60,1)", "rgba(40,120,220,0.6)"
@@ -77,6 +79,21 @@ def _grid_text(grid, x0: int = 0, font: dict | None = None) -> go.Scatter:
     )
 
 
+def tap_path(cells: list[tuple[int, int]]) -> dict:
+    """One shape drawing a unit square on each (row, col) of ``cells`` (the window's taps)."""
+    path = "".join(f"M{x - 0.5:g},{y - 0.5:g}h1v1h-1Z" for y, x in cells)
+    return dict(type="path", path=path, fillcolor=TAP, line=dict(width=2, color=WINDOW), layer="above")
+
+
+def tap_cells(shape: dict) -> list[tuple[float, float]]:
+    """The (row, col) centres a :func:`tap_path` shape draws (for tests and readers of the JSON)."""
+    out = []
+    for part in shape["path"].split("M")[1:]:
+        x, y = part.split("h")[0].split(",")
+        out.append((float(y) + 0.5, float(x) + 0.5))
+    return out
+
+
 def _cell(x0: float, y0: float, color: str, width: float = 0, line: str | None = None) -> dict:
     return dict(
         type="rect",
@@ -90,7 +107,7 @@ def _cell(x0: float, y0: float, color: str, width: float = 0, line: str | None =
     )
 
 
-def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_frames: int = MAX_FRAMES) -> go.Figure:
+def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_frames: int = MAX_FRAMES) -> FramedFigure:
     """The kernel (or pooling window) stepping over the padded input, one frame per output position."""
     padded, mask, kernel, out = window_values(spec, hw, seed)
     (pt, _), (pl, _) = _grid_geometry(spec, hw)[0]
@@ -178,13 +195,15 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
     what = "Σ window ⊙ kernel" if kernel is not None else ("max(window)" if spec.pool == "max" else "mean(window)")
 
     def frame_layout(i: int, j: int) -> dict:
-        shapes = []
         y0, x0 = i * sh, j * sw  # top-left tap in padded coordinates
-        for a in range(kh):
-            for b in range(kw):
-                y, x = y0 + a * dh, x0 + b * dw
-                if y < hp and x < wp:  # ceil_mode windows may hang over the edge
-                    shapes.append(_cell(x, y, TAP, 2, WINDOW))
+        taps = [
+            (y0 + a * dh, x0 + b * dw)
+            for a in range(kh)
+            for b in range(kw)
+            if y0 + a * dh < hp and x0 + b * dw < wp  # ceil_mode windows may hang over the edge
+        ]
+        # All taps as one SVG path of unit squares: a third of the JSON of one rect shape per tap.
+        shapes = [tap_path(taps)] if taps else []
         shapes.append(
             dict(
                 type="rect",
@@ -200,8 +219,8 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         title = f"output[{i}, {j}] = {what} = {_fmt(out[i, j])}  ·  window starts at padded row {y0}, col {x0}"
         return dict(shapes=shapes, title=dict(text=title))
 
-    frames = [go.Frame(name=f"{i},{j}", layout=frame_layout(i, j)) for i, j in positions]
-    fig.frames = frames
+    # Frames and slider steps as plain JSON (see viz/animation.py: validating them took seconds).
+    frames = [{"name": f"{i},{j}", "layout": frame_layout(i, j)} for i, j in positions]
     first = frame_layout(*positions[0]) if positions else {}
     labels = [
         dict(x=(wp - 1) / 2, y=-1.2, text=f"input {hw[0]}x{hw[1]}, padded to {hp}x{wp}", showarrow=False),
@@ -243,40 +262,46 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
                 ],
             )
         ],
-        sliders=[
-            dict(
-                active=0,
-                x=0.18,
-                y=-0.02,
-                len=0.82,
-                yanchor="top",
-                currentvalue=dict(prefix="output position (row, col): "),
-                steps=[
-                    dict(
-                        label=f.name,
-                        method="animate",
-                        args=[
-                            [f.name],
-                            dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0)),
-                        ],
-                    )
-                    for f in frames
-                ],
-            )
-        ],
     )
-    return fig
+    sliders = [
+        dict(
+            active=0,
+            x=0.18,
+            y=-0.02,
+            len=0.82,
+            yanchor="top",
+            currentvalue=dict(prefix="output position (row, col): "),
+            steps=[
+                dict(
+                    label=f["name"],
+                    method="animate",
+                    args=[
+                        [f["name"]],
+                        dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0)),
+                    ],
+                )
+                for f in frames
+            ],
+        )
+    ]
+    return FramedFigure(fig, frames, sliders)
 
 
 def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Figure:
     """A heatmap of one ``(H, W)`` map; a diverging scale centred on 0 suits signed filter responses."""
-    z = fmap.detach().cpu().numpy()
+    full = fmap.detach().cpu().numpy()
+    # Drawn at most MAX_MAP_SIDE cells a side: a 512 px map is 1 MB of JSON per rerun and more cells than the
+    # chart has pixels. Every drawn cell is a real output value, at its true (row, col) (strided, not averaged).
+    step = max(1, math.ceil(max(full.shape) / MAX_MAP_SIDE))
+    z = full[::step, ::step]
     # Clip the colour range at the 99th percentile: a few strong responses (often at a zero-padded
     # border) would otherwise wash everything else out to white.
     lim = float(np.quantile(np.abs(z), 0.99)) or 1.0
     fig = go.Figure(
         go.Heatmap(
             z=z,
+            x=np.arange(0, full.shape[1], step),
+            y=np.arange(0, full.shape[0], step),
             colorscale="RdBu_r" if diverging else "Viridis",
             zmid=0 if diverging else None,
             zmin=-lim if diverging else None,
@@ -285,7 +310,9 @@ def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Fi
         )
     )
     fig.update_layout(
-        title=dict(text=f"{title} ({z.shape[0]}x{z.shape[1]})"),
+        title=dict(
+            text=f"{title} ({full.shape[0]}x{full.shape[1]})" + (f", 1 in {step} rows and columns drawn" if step > 1 else "")
+        ),
         margin=dict(l=10, r=10, t=40, b=10),
         height=360,
         yaxis=dict(autorange="reversed", scaleanchor="x", visible=False),

@@ -52,3 +52,31 @@ def test_reload_reattaches_and_stop_stops(page, app_url):
     page.get_by_text(re.compile(r"Stopped on request during epoch \d+")).wait_for(timeout=60_000)
     page.get_by_role("heading", name="Results").wait_for()  # a stopped run keeps its last epoch's weights
     stop.wait_for(state="detached")  # the rerun that showed "Stopped" also removes the button
+
+
+def test_two_app_processes_share_one_runs_folder(browser, app_env, tmp_path):
+    # The deployment docs/deploy.md describes: several Streamlit processes behind a proxy, one runs folder.
+    # A run launched from one process is listed, watched and stopped from the other, and the first sees it.
+    from tests.e2e.conftest import serve_app
+
+    env = {**app_env, "PLAYGROUND_RUNS_DIR": str(tmp_path / "shared-runs")}
+    with serve_app(env, tmp_path / "a.log") as a, serve_app(env, tmp_path / "b.log") as b:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pa, pb = ctx.new_page(), ctx.new_page()
+        try:
+            open_page(pa, a, "train", "dataset=digits&epochs=100&batch_size=32")
+            pa.get_by_role("button", name="Launch run").click()
+            progress = r"Epoch \d+\.\d of 100 · step \d+"
+            pa.get_by_text(re.compile(progress)).first.wait_for(timeout=60_000)
+            run_id = re.search(r"run=([\w-]+)", pa.url).group(1)
+
+            open_page(pb, b, "train")  # the other process: the newest run is listed and watched live
+            pb.get_by_role("heading", name=re.compile(run_id)).wait_for()
+            first = pb.get_by_text(re.compile(progress)).first.inner_text()
+            pb.wait_for_function("t => !document.body.innerText.includes(t)", arg=first, timeout=30_000)
+            pb.get_by_role("button", name="Stop", exact=True).click()
+            pb.get_by_text(re.compile(r"Stopped on request during epoch \d+")).wait_for(timeout=60_000)
+
+            pa.get_by_text(re.compile(r"Stopped on request during epoch \d+")).wait_for(timeout=30_000)
+        finally:
+            ctx.close()

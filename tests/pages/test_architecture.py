@@ -183,3 +183,14 @@ def test_lenet5_exports_its_tanh_and_average_pooling(lab):
     assert "nn.AvgPool2d(kernel_size=2, stride=2)" in code and "nn.Tanh()" in code
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download .py", "Download .json"]
+
+
+def test_a_field_edit_and_a_preset_change_in_one_rerun_do_not_crash(lab):
+    # A layer's name typed, then another preset picked before the name box lost focus: both callbacks fire
+    # in the same rerun, the preset's first (it drops the old model's field widgets). Was a KeyError page.
+    at = lab()
+    name_box = next(t for t in at.text_input if t.key.startswith("architecture_f_0"))
+    name_box.set_value("renamed")
+    at.selectbox(key="architecture_preset").set_value("lenet5").run()
+    assert not at.exception
+    assert at.selectbox(key="architecture_preset").value == "lenet5"

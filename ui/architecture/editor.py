@@ -94,8 +94,14 @@ def _on_edit(op: str) -> None:
 
 
 def _on_field(path: tuple[int, ...], name: str, key: str) -> None:
+    if key not in st.session_state:
+        # Another callback of the same rerun replaced the model first (a field edited, then a preset picked
+        # before the field lost focus: both fire together); the edit belonged to the model that is gone.
+        return
     cfg = _cfg()
     spec, _ = config_spec(cfg)
+    if get_layer(spec["layers"], path) is None:
+        return
     try:
         layers = set_setting(spec["layers"], path, name, st.session_state[key])
     except SpecError as exc:

@@ -22,6 +22,7 @@ from playground.models.spec import trace
 from playground.models.summary import Summary, available_memory, gib, group_rows, summary_from_trace
 from playground.models.vocab import dumps
 from playground.viz import architecture as vz
+from playground.viz.animation import freeze
 from ui import state
 from ui.architecture import editor as arch_editor
 from ui.widgets import bounds, options, pair_text, shape_text, share_link
@@ -172,8 +173,11 @@ def memory(s: Summary) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _figures(spec_json: str, batch_size: int, detail: str):
+    # Kept frozen (as JSON): a cached plotly object is rebuilt, validated, on every hit (0.3 s here).
     s = summarize_spec(json.loads(spec_json), batch_size)
-    return vz.network_diagram(s, detail), vz.params_macs_chart(s), vz.receptive_field_chart(s)
+    return tuple(
+        freeze(f) for f in (vz.network_diagram(s, detail), vz.params_macs_chart(s), vz.receptive_field_chart(s))
+    )
 
 
 def plots(s: Summary, spec: dict) -> None:

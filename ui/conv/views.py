@@ -12,9 +12,24 @@ from playground.labs.conv import ExplorerConfig, first_conv_and_pool
 from playground.models.arithmetic import LayerReport, LayerSpec, analyse_layer, stacked_vs_single
 from playground.viz import conv as vz
 from ui import state
+from ui.conv.editor import NS, WIDGETS
 from ui.widgets import IMAGE_TYPES, bounds, options, pair_text, shape_text
 
-NS = "conv"
+
+def _publish_section() -> ExplorerConfig:
+    """In a section's own rerun (a fragment): the page's config with this section's widgets, mirrored to the URL.
+
+    A widget inside a fragment reruns only that fragment, so the page script's own ``publish`` does not run.
+    """
+    cfg = state.read(state.saved_config(NS), NS, WIDGETS)
+    state.publish(cfg, NS)
+    return cfg
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _window_figure(spec: LayerSpec, hw: tuple[int, int], seed: int):
+    # Built once per geometry and shared by every session: the animation is pure in (spec, hw, seed).
+    return vz.sliding_window(spec, hw, seed=seed)
 
 
 def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
@@ -89,6 +104,7 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
             )
 
 
+@st.fragment
 def vgg_comparison() -> None:
     """Two stacked 3x3 convs against one 5x5 (or three against a 7x7): the VGG argument."""
     c1, c2, c3 = st.columns(3)
@@ -116,8 +132,12 @@ def vgg_comparison() -> None:
     )
 
 
+@st.fragment
 def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
-    """The kernel (or pooling window) of one chosen layer stepping over a small example input."""
+    """The kernel (or pooling window) of one chosen layer stepping over a small example input.
+
+    A fragment: its three widgets rerun this tab only, and the figure comes from a cache.
+    """
     if not specs:
         st.info("Add a layer to see its window slide.")
         return
@@ -146,7 +166,8 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         "max pooling). Orange cells are the taps of the current window, spaced by the dilation; the window moves by the "
         "stride. Press ▶ Play or drag the slider. One input and one output channel are shown."
     )
-    st.plotly_chart(vz.sliding_window(spec, hw, seed=int(cfg.kernel_seed)), width="stretch", key="conv_window_chart")
+    cfg = _publish_section()
+    st.plotly_chart(_window_figure(spec, hw, int(cfg.kernel_seed)), width="stretch", key="conv_window_chart")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -154,8 +175,17 @@ def _decode(data: bytes, name: str):
     return load_image(data, name=name, max_side=512)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sample(name: str):
+    return load_sample(name, max_side=512)
+
+
+@st.fragment
 def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
-    """Filter a photo with a kernel using the chain's first conv geometry, then its first pooling."""
+    """Filter a photo with a kernel using the chain's first conv geometry, then its first pooling.
+
+    A fragment: the photo, kernel and shift widgets rerun this tab only.
+    """
     conv, pool = first_conv_and_pool(specs)
     c = st.columns(4)
     c[0].selectbox("Sample photo", options(ExplorerConfig, "image"), key=state.key(NS, "image"))
@@ -167,11 +197,12 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         format_func=lambda n: kernels.KERNEL_LABELS.get(n, n),
     )
     c[3].number_input("Random kernel seed", key=state.key(NS, "kernel_seed"), **bounds(ExplorerConfig, "kernel_seed"))
+    cfg = _publish_section()
     try:
-        loaded = _decode(upload.getvalue(), upload.name) if upload else load_sample(cfg.image, max_side=512)
+        loaded = _decode(upload.getvalue(), upload.name) if upload else _sample(cfg.image)
     except ImageError as exc:
         st.error(f"{exc} Showing the sample photo instead.")
-        loaded = load_sample(cfg.image, max_side=512)
+        loaded = _sample(cfg.image)
     left, mid, right = st.columns(3)
     with left:
         image = to_tensor(loaded.image, gray=True)  # (1, H, W) in [0, 1]
@@ -206,6 +237,7 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     )
     st.subheader("Translation invariance")
     st.number_input("Largest shift (pixels)", key=state.key(NS, "max_shift"), **bounds(ExplorerConfig, "max_shift"))
+    cfg = _publish_section()
     try:
         results = kernels.translation_study(image, kernel, conv, pool, int(cfg.max_shift))
     except ValueError as exc:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from playground.models.arithmetic import ConvSpec, PoolSpec
-from playground.viz.conv import sliding_window, window_values
+from playground.viz.conv import sliding_window, tap_cells, window_values
 
 
 def test_window_numbers_are_pytorchs_output():
@@ -21,13 +21,14 @@ def test_window_numbers_are_pytorchs_output():
 
 def test_one_frame_per_output_position_with_dilated_taps():
     spec = ConvSpec(1, 3, 1, 0, 2)  # dilation 2: taps two cells apart
-    fig = sliding_window(spec, (7, 6))
-    assert len(fig.frames) == 3 * 2  # output 3x2
-    taps = [s for s in fig.frames[0].layout.shapes if s.fillcolor and "255,111,60" in s.fillcolor]
-    centres = sorted((s.y0 + 0.5, s.x0 + 0.5) for s in taps)
+    fig = json.loads(sliding_window(spec, (7, 6)).to_json())  # what the browser receives
+    frames = fig["frames"]
+    assert len(frames) == 3 * 2  # output 3x2
+    taps = [s for s in frames[0]["layout"]["shapes"] if s.get("type") == "path"]
+    centres = sorted(c for s in taps for c in tap_cells(s))
     assert centres == [(y, x) for y in (0, 2, 4) for x in (0, 2, 4)]
-    assert len(fig.layout.sliders[0].steps) == 6
-    assert fig.frames[-1].layout.title.text.startswith("output[2, 1]")
+    assert len(fig["layout"]["sliders"][0]["steps"]) == 6
+    assert frames[-1]["layout"]["title"]["text"].startswith("output[2, 1]")
 
 
 def test_pooling_view_marks_padding_as_minus_infinity_and_handles_ceil_mode():
@@ -35,11 +36,34 @@ def test_pooling_view_marks_padding_as_minus_infinity_and_handles_ceil_mode():
     padded, mask, kernel, out = window_values(spec, (6, 5))
     assert kernel is None and np.isneginf(padded[mask]).all()
     fig = sliding_window(spec, (6, 5))
-    assert len(fig.frames) == out.size
-    json.loads(fig.to_json())  # serialisable for st.plotly_chart (no inf leaks into JSON errors)
+    assert len(json.loads(fig.to_json())["frames"]) == out.size  # serialisable for st.plotly_chart (no inf)
 
 
 def test_large_inputs_are_sampled_not_dropped():
-    fig = sliding_window(ConvSpec(1, 3, 1, 1), (40, 40), max_frames=100)
-    assert len(fig.frames) == 100
-    assert fig.frames[-1].name != fig.frames[0].name
+    frames = sliding_window(ConvSpec(1, 3, 1, 1), (40, 40), max_frames=100).to_dict()["frames"]
+    assert len(frames) == 100
+    assert frames[-1]["name"] != frames[0]["name"]
+
+
+def test_the_animation_is_small_to_send_and_survives_the_cache():
+    """32x32 used to send 800 KiB (one rect per tap); its build time is bench/bench_ui.py's business."""
+    import pickle
+
+    fig = sliding_window(ConvSpec(1, 3, 1, 1), (32, 32))
+    text = fig.to_json()
+    assert len(text) < 450 * 1024  # 365 KiB: one path shape for a frame's taps
+    again = pickle.loads(pickle.dumps(fig))  # st.cache_data pickles what it keeps
+    assert again.to_json() == text
+
+
+def test_big_feature_maps_are_drawn_strided_with_their_true_values_and_coordinates():
+    from playground.viz.conv import MAX_MAP_SIDE, feature_map
+
+    fmap = torch.arange(340 * 512, dtype=torch.float32).reshape(340, 512)
+    fig = feature_map(fmap, "conv output")
+    assert len(fig.to_json()) < 300 * 1024  # what the browser receives on every rerun (was 1.2 MB)
+    heat = fig.data[0]
+    z, xs, ys = np.asarray(heat.z), np.asarray(heat.x), np.asarray(heat.y)
+    assert max(z.shape) <= MAX_MAP_SIDE  # was 512x340 cells: 1 MB of JSON on every rerun
+    assert z[1, 2] == fmap[int(ys[1]), int(xs[2])]  # a drawn cell is the output at its labelled row and column
+    assert "(340x512)" in feature_map(fmap, "conv output").layout.title.text
