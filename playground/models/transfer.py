@@ -364,14 +364,21 @@ def _unwrap(obj) -> dict:
 
 
 def read_weights_file(data: bytes, name: str = "weights file") -> dict:
-    """An uploaded weights file -> state_dict, read with ``weights_only=True`` (no code runs)."""
+    """An uploaded weights file -> state_dict: a safetensors file, or a ``torch.save`` file read with
+    ``weights_only=True``; in neither can code run."""
     if not data:
         raise ValueError(f"{name} is empty.")
+    from playground.models.export import is_safetensors, read_safetensors
+
     try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if is_safetensors(data):  # told apart by content: the file name may say .pt
+            obj = read_safetensors(data)
+        else:
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not a weights file"
         raise ValueError(
-            f"{name} is not a PyTorch weights file this app can read safely ({str(exc).splitlines()[0][:160]})."
+            f"{name} is not a PyTorch weights file (torch.save or safetensors) this app can read safely "
+            f"({(str(exc).splitlines() or [type(exc).__name__])[0][:160]})."
         ) from None
     sd = _unwrap(obj)
     # Strip the prefixes DataParallel/our own wrapper add, so any of them loads.

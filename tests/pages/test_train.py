@@ -132,6 +132,7 @@ def test_launch_watch_live_stop_results_and_reattach(page, app_page, store):
     assert {d.proto.label for d in at.get("download_button")} == {
         "Download weights (state_dict)",
         "Download config (JSON)",
+        "Download .onnx",  # the model file, ONNX by default (safetensors and .pt2 in the picker)
     }
 
 

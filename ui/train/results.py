@@ -10,9 +10,18 @@ import streamlit as st
 from playground.common.images import ImageError, load_image
 from playground.runs import store as runs
 from playground.runs.history import confused_pairs
-from playground.runs.results import LoadedRun, load_run_model, load_weights_file, predict, run_evaluation, run_mistakes
+from playground.runs.results import (
+    LoadedRun,
+    export_run,
+    load_run_model,
+    load_weights_file,
+    predict,
+    run_evaluation,
+    run_mistakes,
+)
 from playground.training.evaluation import Evaluation
 from playground.viz import train as vz
+from ui.exports import model_files
 from ui.train import NS
 from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES
 
@@ -135,11 +144,12 @@ def _weights(info: runs.RunInfo) -> LoadedRun | None:
         width="stretch",
     )
     st.code("model.load_state_dict(torch.load(path, weights_only=True))", language="python")
+    model_files(NS, info.id, lambda fmt, opset: export_run(run, fmt, opset=opset).data)
     up = st.file_uploader(
-        "Load saved weights into this run's model (.pt / .pth)",
+        "Load saved weights into this run's model (.pt / .pth / .safetensors)",
         type=WEIGHT_TYPES,
         key=f"{NS}_weights_upload",
-        help="Read with torch.load(..., weights_only=True): a file cannot run code here.",
+        help="Read with torch.load(..., weights_only=True) or safetensors: a file cannot run code here.",
     )
     if up is None:
         return None
