@@ -190,9 +190,9 @@ def imagenet_classes(num_classes: int) -> list[str] | None:
     """ImageNet's 1,000 category names (shipped inside torchvision, no download) when there are 1,000 classes."""
     if num_classes != 1000:
         return None
-    import torchvision
+    from playground.models.transfer import imagenet_categories
 
-    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+    return imagenet_categories()
 
 
 def from_zoo(preset: str, state_dict: dict, image_size: int | None = None, normalise: str = "imagenet") -> Probe:

@@ -428,6 +428,31 @@ def check_backbone_weights(net: nn.Module, state_dict: dict, head: str | None) -
     return len(given)
 
 
+def imagenet_weights(name: str):
+    """torchvision's ImageNet weights enum entry for backbone ``name`` (its ``DEFAULT``): the one place
+    its preprocessing (``transforms()``) and class names (``meta["categories"]``) are read from."""
+    return torchvision.models.get_model_weights(BACKBONES.get(name)).DEFAULT
+
+
+def imagenet_preprocessing(name: str) -> dict:
+    """What ``weights.transforms()`` does for backbone ``name``, as plain values: ``resize`` (shorter side),
+    ``crop`` (square side), ``interpolation`` (its name), ``mean`` and ``std`` (per RGB channel)."""
+    t = imagenet_weights(name).transforms()
+    return {
+        "resize": int(t.resize_size[0]),
+        "crop": int(t.crop_size[0]),
+        "interpolation": t.interpolation.value,
+        "antialias": bool(t.antialias),
+        "mean": [float(v) for v in t.mean],
+        "std": [float(v) for v in t.std],
+    }
+
+
+def imagenet_categories() -> list[str]:
+    """ImageNet's 1,000 class names, shipped inside torchvision (no download), in the classifiers' order."""
+    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
 def imagenet_weights_file(name: str) -> str:
     """Where torch keeps torchvision's ImageNet weights for backbone ``name`` once downloaded."""
     weights = torchvision.models.get_model_weights(name).DEFAULT
