@@ -16,6 +16,7 @@ import streamlit as st
 
 from playground.augment.pipelines import PIPELINES, load_pipeline
 from playground.common.device import pick_device
+from playground.common.settings import setting_of
 from playground.data.datasets import DATASETS
 from playground.data.upload import save_upload
 from playground.labs.train import Overview, Preflight, clamp_config, overview, widget_fields
@@ -267,6 +268,9 @@ def training_tab(cfg: TrainConfig) -> None:
         key=k("device"),
         help="auto: CUDA, then Apple MPS, then the CPU. One run per device at a time; the rest wait.",
     )
+    a, b = st.columns(2)
+    a.toggle("torch.compile", key=k("compile"), help=setting_of(TrainConfig, "compile").help)
+    b.toggle("Deterministic", key=k("deterministic"), help=setting_of(TrainConfig, "deterministic").help)
 
 
 def _available(device: str) -> bool:
