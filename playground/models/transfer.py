@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -459,20 +458,47 @@ def imagenet_weights_file(name: str) -> str:
     return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
 
 
+def download_weights(url: str, path: str | os.PathLike, *, timeout: float = 10.0) -> None:
+    """Fetch a weights file to ``path`` with its own connect/read ``timeout`` (this request's alone, never
+    the process's socket default, which would slow or break every other connection of the app server).
+
+    Written to a temporary file beside ``path`` and renamed, so a cut download leaves nothing behind;
+    torchvision's file names end in the first hex digits of their SHA-256, which are checked
+    (ValueError on a mismatch), as ``torch.hub`` does.
+    """
+    import hashlib
+    import re
+    import urllib.request
+
+    dest = os.fspath(path)
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    tmp = f"{dest}.{os.getpid()}.part"
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        prefix = re.search(r"-([a-f0-9]{6,})\.", os.path.basename(dest))
+        if prefix and not digest.hexdigest().startswith(prefix.group(1)):
+            raise ValueError(f"The download of {os.path.basename(dest)} is corrupt (its SHA-256 does not match).")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def imagenet_state_dict(name: str, allow_download: bool = True, timeout: float = 10.0) -> dict:
     """torchvision's ImageNet weights from the torch cache, or downloaded when the machine is online."""
     path = imagenet_weights_file(name)
     if os.path.exists(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     if allow_download:
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(timeout)
         try:
-            return torchvision.models.get_model_weights(name).DEFAULT.get_state_dict(progress=False)
-        except Exception:  # offline: URLError, timeouts, DNS failures
+            download_weights(imagenet_weights(name).url, path, timeout=timeout)
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, ValueError):  # offline: URLError (an OSError), timeouts, DNS failures, a bad file
             pass
-        finally:
-            socket.setdefaulttimeout(old)
     raise WeightsUnavailable(
         f"torchvision's ImageNet weights for {name} are not in the torch cache and cannot be downloaded "
         f"(this machine is offline). Put the file at {path}, upload a weights file, pick a model trained "
