@@ -2,13 +2,14 @@
 
 The learning-rate finder (``playground.training.lr_find``): a short sweep of the config that
 ``train`` would run, a table of the smoothed loss against the rate, and the suggested rate.
-``--json``: one object (``lrs``, ``losses``, ``raw``, ``suggestion``, ``min_loss_lr``, ``stopped_early``).
+``--plot FILE.html`` also writes the curve (the Training page's figure). ``--json``: one object (``lrs``, ``losses``, ``raw``, ``suggestion``, ``min_loss_lr``, ``stopped_early``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from playground.common.settings import add_flags
 
@@ -26,6 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=100, help="sweep steps (5-500, default 100)")
     p.add_argument("--start-lr", type=float, default=1e-7, help="first rate (default 1e-7)")
     p.add_argument("--end-lr", type=float, default=10.0, help="last rate (default 10)")
+    p.add_argument("--plot", metavar="FILE.html", help="also write the curve with the suggestion as an HTML page")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -35,7 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from playground.training.lr_find import lr_find
 
     config = config_from_args(args)
+    if args.plot and not Path(args.plot).parent.is_dir():
+        raise ValueError(f"The folder of --plot {args.plot!r} does not exist: create it or write elsewhere.")
     found = lr_find(config, steps=args.steps, start_lr=args.start_lr, end_lr=args.end_lr)
+    if args.plot:
+        from playground.viz.train import lr_find_figure
+
+        fig = lr_find_figure(found.lrs, found.losses, found.raw, found.suggestion)
+        Path(args.plot).write_text(fig.to_html(include_plotlyjs=True), encoding="utf-8")  # opens offline
     if args.json:
         print(json.dumps(found.to_dict()))
         return 0

@@ -7,10 +7,12 @@ import json
 from playground.cli import main
 
 
-def test_lr_find_prints_the_sweep_and_a_suggestion_or_json(capsys):
+def test_lr_find_prints_the_sweep_and_a_suggestion_or_json(capsys, tmp_path):
     argv = ["lr-find", "--dataset", "digits", "--device", "cpu", "--batch-size", "64", "--steps", "30"]
-    assert main(argv) == 0
+    assert main([*argv, "--plot", str(tmp_path / "lr.html")]) == 0
     out = capsys.readouterr().out
+    html = (tmp_path / "lr.html").read_text()
+    assert "learning rate" in html and "smoothed loss" in html and "suggested" in html
     assert "Suggested learning rate:" in out and "Train with --lr" in out
     assert main([*argv, "--json"]) == 0
     found = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
