@@ -22,12 +22,12 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from playground.augment.transforms import IMAGENET_MEAN, IMAGENET_STD  # one copy; equal to the weights enums'
 from playground.common import settings
 from playground.common.images import sample_images
 from playground.common.settings import setting
 from playground.models import probe
 
-IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 NORMALISATIONS = ("imagenet", "half", "none")  # ImageNet mean/std, (x - 0.5) / 0.5, or plain 0..1
 NORMALISATION_WORDS = {"imagenet": "ImageNet's mean and std", "half": "(x - 0.5) / 0.5", "none": "nothing (0..1)"}
 

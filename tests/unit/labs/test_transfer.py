@@ -181,6 +181,12 @@ def test_one_place_for_imagenet_class_names():
     names = transfer.imagenet_categories()
     assert len(names) == 1000 and names[0] == "tench" and names[207] == "golden retriever"
     assert inside.imagenet_classes(1000) == names and inside.imagenet_classes(10) is None
+    # The app's ImageNet mean/std (Normalize's defaults, the Inside page's "imagenet") are the enum's.
+    from playground.augment.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+    pre = transfer.imagenet_preprocessing("resnet50")
+    assert (IMAGENET_MEAN, IMAGENET_STD) == (pre["mean"], pre["std"])
+    assert (inside.IMAGENET_MEAN, inside.IMAGENET_STD) == (pre["mean"], pre["std"])
 
 
 def test_the_head_designer_edits():
