@@ -23,7 +23,7 @@ from playground.common.text import pair_text, shape_text  # noqa: F401 - the pag
 from ui import state
 
 IMAGE_TYPES = image_types()
-WEIGHT_TYPES = ["pt", "pth", "bin", "ckpt"]  # what torch.save writes a state_dict as, by custom
+WEIGHT_TYPES = ["pt", "pth", "bin", "ckpt", "safetensors"]  # torch.save by custom, and safetensors (read by content)
 
 
 def bounds(cls: Any, name: str) -> dict[str, Any]:

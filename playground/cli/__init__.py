@@ -40,6 +40,16 @@ COMMANDS = [
     ),
     Command("train", "playground.cli.train", "train a model on a dataset; the run is recorded in a run folder"),
     Command("runs", "playground.cli.runs", "list training runs (newest first); stop or delete one"),
+    Command(
+        "lr-find",
+        "playground.cli.lr_find",
+        "sweep the learning rate for a training setup and suggest one (fastai's lr_find)",
+    ),
+    Command(
+        "export",
+        "playground.cli.export",
+        "write a model as ONNX, safetensors, a torch.export .pt2, PyTorch source or its JSON spec",
+    ),
 ]
 COMMAND_MODULES = [c.module for c in COMMANDS]
 

@@ -16,6 +16,14 @@ def add_parser(sub) -> None:
     p.add_argument("--runs-dir", help="run store (default $PLAYGROUND_RUNS_DIR or ./runs)")
     p.add_argument("--stop", metavar="RUN", help="stop this run (its id or folder)")
     p.add_argument("--delete", metavar="RUN", help="delete this finished run (its id or folder)")
+    p.add_argument(
+        "--export-tensorboard",
+        nargs="?",
+        const="all",
+        metavar="RUN",
+        help="write TensorBoard files for runs made without them (all finished runs, or RUN); "
+        "then `tensorboard --logdir` the run store",
+    )
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(func=run)
 
@@ -37,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         status = runs.stop(_find(runs, args.runs_dir, args.stop))
         print(f"{args.stop}: {status}")
         return 0
+    if args.export_tensorboard:
+        return _export_tensorboard(runs, args)
     if args.delete:
         runs.delete_run(_find(runs, args.runs_dir, args.delete), args.runs_dir)
         print(f"Deleted {args.delete}.")
@@ -73,4 +83,22 @@ def run(args: argparse.Namespace) -> int:
             f"{r.id:<44} {r.status:<10} {ep:>7} {'' if acc is None else f'{acc:.1%}':>8}  "
             f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created))}"
         )
+    return 0
+
+
+def _export_tensorboard(runs, args: argparse.Namespace) -> int:
+    """Replay finished runs' events.jsonl into TensorBoard event files (runs that have them are left alone)."""
+    from playground.runs.tensorboard import export_run
+
+    if args.export_tensorboard == "all":
+        targets = [r.path for r in runs.list_runs(args.runs_dir) if not r.active]
+    else:
+        targets = [_find(runs, args.runs_dir, args.export_tensorboard)]
+    written = [t for t in targets if export_run(t)]
+    for t in written:
+        print(f"{t.name}: TensorBoard files written")
+    print(
+        f"{len(written)} of {len(targets)} run(s) exported ({len(targets) - len(written)} had them already or no events). "
+        f"Open them with: tensorboard --logdir {runs.runs_dir(args.runs_dir)}"
+    )
     return 0

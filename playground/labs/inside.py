@@ -22,12 +22,12 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from playground.augment.transforms import IMAGENET_MEAN, IMAGENET_STD  # one copy; equal to the weights enums'
 from playground.common import settings
 from playground.common.images import sample_images
 from playground.common.settings import setting
 from playground.models import probe
 
-IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 NORMALISATIONS = ("imagenet", "half", "none")  # ImageNet mean/std, (x - 0.5) / 0.5, or plain 0..1
 NORMALISATION_WORDS = {"imagenet": "ImageNet's mean and std", "half": "(x - 0.5) / 0.5", "none": "nothing (0..1)"}
 
@@ -190,9 +190,9 @@ def imagenet_classes(num_classes: int) -> list[str] | None:
     """ImageNet's 1,000 category names (shipped inside torchvision, no download) when there are 1,000 classes."""
     if num_classes != 1000:
         return None
-    import torchvision
+    from playground.models.transfer import imagenet_categories
 
-    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+    return imagenet_categories()
 
 
 def from_zoo(preset: str, state_dict: dict, image_size: int | None = None, normalise: str = "imagenet") -> Probe:

@@ -209,6 +209,28 @@ def channel_pipeline(data_channels: int, model_channels: int) -> dict | str:
     return {"steps": [{"name": "Grayscale", "params": {"num_output_channels": int(model_channels)}}]}
 
 
+def weights_pipeline(backbone: str, image_size: int, channels: dict | str = "none") -> dict:
+    """The preprocessing of the backbone's ImageNet weights enum (``weights.transforms()``) as a pipeline
+    spec, after ``channels`` (``channel_pipeline``'s steps): Resize of the shorter side, CenterCrop, and
+    ImageNet's mean/std, so a pre-trained backbone sees inputs with the statistics it was trained on.
+
+    At ``image_size`` 224 it is the enum's pipeline exactly (Resize 256, CenterCrop 224); at the
+    smaller sizes a CPU can train, the crop is ``image_size`` and the resize keeps the enum's ratio
+    (256/224), so the framing, interpolation and statistics stay the enum's.
+    """
+    pre = transfer.imagenet_preprocessing(backbone)
+    resize = round(image_size * pre["resize"] / pre["crop"])
+    head = [] if channels in ("none", None, "") else list(channels["steps"])
+    steps = [
+        *head,
+        {"name": "Resize", "params": {"size": resize, "interpolation": pre["interpolation"], "antialias": True}},
+        {"name": "CenterCrop", "params": {"size": int(image_size)}},
+        {"name": "ToTensor", "params": {}},
+        {"name": "Normalize", "params": {"mean": pre["mean"], "std": pre["std"]}},
+    ]
+    return {"steps": steps}
+
+
 def backbone_channels(cfg: TransferLabConfig, run_dir: str | Path | None = None) -> int:
     """How many input channels the backbone takes: 3 for torchvision's, the run's own for a model trained here."""
     if cfg.weights == "run" and run_dir:
@@ -234,13 +256,15 @@ def run_configs(
     model (``from_run``): the run process builds that architecture only with the run's weights, so its
     twin is that model trained from scratch with its own classifier. When the data's channels
     (``data_channels``) differ from the backbone's, both runs get ``channel_pipeline`` for training and
-    validation.
+    validation. With ImageNet weights both get ``weights_pipeline``: the enum's resize, crop and mean/std.
     """
     from playground.training.loop import TrainConfig
 
     tc = cfg.transfer_config(num_classes)
     model_channels = backbone_channels(cfg, from_run)
     pipeline = channel_pipeline(data_channels or model_channels, model_channels)
+    if tc.weights == "imagenet":  # both runs see what the weights were trained on (the twin too: a fair race)
+        pipeline = weights_pipeline(tc.backbone, cfg.image_size, pipeline)
     size = cfg.dataset_size if cfg.dataset == "shapes" else 0  # generated shapes: how many; the others: all
     common = dict(
         dataset=cfg.dataset,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -364,14 +363,21 @@ def _unwrap(obj) -> dict:
 
 
 def read_weights_file(data: bytes, name: str = "weights file") -> dict:
-    """An uploaded weights file -> state_dict, read with ``weights_only=True`` (no code runs)."""
+    """An uploaded weights file -> state_dict: a safetensors file, or a ``torch.save`` file read with
+    ``weights_only=True``; in neither can code run."""
     if not data:
         raise ValueError(f"{name} is empty.")
+    from playground.models.export import is_safetensors, read_safetensors
+
     try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if is_safetensors(data):  # told apart by content: the file name may say .pt
+            obj = read_safetensors(data)
+        else:
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not a weights file"
         raise ValueError(
-            f"{name} is not a PyTorch weights file this app can read safely ({str(exc).splitlines()[0][:160]})."
+            f"{name} is not a PyTorch weights file (torch.save or safetensors) this app can read safely "
+            f"({(str(exc).splitlines() or [type(exc).__name__])[0][:160]})."
         ) from None
     sd = _unwrap(obj)
     # Strip the prefixes DataParallel/our own wrapper add, so any of them loads.
@@ -421,10 +427,65 @@ def check_backbone_weights(net: nn.Module, state_dict: dict, head: str | None) -
     return len(given)
 
 
+def imagenet_weights(name: str):
+    """torchvision's ImageNet weights enum entry for backbone ``name`` (its ``DEFAULT``): the one place
+    its preprocessing (``transforms()``) and class names (``meta["categories"]``) are read from."""
+    return torchvision.models.get_model_weights(BACKBONES.get(name)).DEFAULT
+
+
+def imagenet_preprocessing(name: str) -> dict:
+    """What ``weights.transforms()`` does for backbone ``name``, as plain values: ``resize`` (shorter side),
+    ``crop`` (square side), ``interpolation`` (its name), ``mean`` and ``std`` (per RGB channel)."""
+    t = imagenet_weights(name).transforms()
+    return {
+        "resize": int(t.resize_size[0]),
+        "crop": int(t.crop_size[0]),
+        "interpolation": t.interpolation.value,
+        "antialias": bool(t.antialias),
+        "mean": [float(v) for v in t.mean],
+        "std": [float(v) for v in t.std],
+    }
+
+
+def imagenet_categories() -> list[str]:
+    """ImageNet's 1,000 class names, shipped inside torchvision (no download), in the classifiers' order."""
+    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
 def imagenet_weights_file(name: str) -> str:
     """Where torch keeps torchvision's ImageNet weights for backbone ``name`` once downloaded."""
     weights = torchvision.models.get_model_weights(name).DEFAULT
     return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
+
+
+def download_weights(url: str, path: str | os.PathLike, *, timeout: float = 10.0) -> None:
+    """Fetch a weights file to ``path`` with its own connect/read ``timeout`` (this request's alone, never
+    the process's socket default, which would slow or break every other connection of the app server).
+
+    Written to a temporary file beside ``path`` and renamed, so a cut download leaves nothing behind;
+    torchvision's file names end in the first hex digits of their SHA-256, which are checked
+    (ValueError on a mismatch), as ``torch.hub`` does.
+    """
+    import hashlib
+    import re
+    import urllib.request
+
+    dest = os.fspath(path)
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    tmp = f"{dest}.{os.getpid()}.part"
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        prefix = re.search(r"-([a-f0-9]{6,})\.", os.path.basename(dest))
+        if prefix and not digest.hexdigest().startswith(prefix.group(1)):
+            raise ValueError(f"The download of {os.path.basename(dest)} is corrupt (its SHA-256 does not match).")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def imagenet_state_dict(name: str, allow_download: bool = True, timeout: float = 10.0) -> dict:
@@ -433,14 +494,11 @@ def imagenet_state_dict(name: str, allow_download: bool = True, timeout: float =
     if os.path.exists(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     if allow_download:
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(timeout)
         try:
-            return torchvision.models.get_model_weights(name).DEFAULT.get_state_dict(progress=False)
-        except Exception:  # offline: URLError, timeouts, DNS failures
+            download_weights(imagenet_weights(name).url, path, timeout=timeout)
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, ValueError):  # offline: URLError (an OSError), timeouts, DNS failures, a bad file
             pass
-        finally:
-            socket.setdefaulttimeout(old)
     raise WeightsUnavailable(
         f"torchvision's ImageNet weights for {name} are not in the torch cache and cannot be downloaded "
         f"(this machine is offline). Put the file at {path}, upload a weights file, pick a model trained "

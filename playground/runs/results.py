@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from playground.data.datasets import ImageDataset
+from playground.models.export import ModelFile
 from playground.training.checkpoints import load_checkpoint
 from playground.training.evaluation import Evaluation, evaluate_model, top_k
 from playground.training.inputs import Inputs, first_conv_channels, make_inputs, resolve_pipeline
@@ -154,3 +155,44 @@ def predict(run_dir: str | Path | LoadedRun, image, k: int = 5) -> list[tuple[st
         image_size=tuple(ds["image_size"]),
         k=k,
     )
+
+
+def export_run(run_dir: str | Path, fmt: str, *, opset: int | None = None) -> ModelFile:
+    """The run's trained model as a file (``playground.models.export``): onnx, safetensors or pt2 with its
+    trained weights; py or json for the architecture (spec models; a transfer model has no spec).
+
+    ONNX and safetensors files carry the class names and the input normalisation in their metadata, since
+    the model expects images standardised with the run's mean/std (``dataset.json``).
+    """
+    from playground.models.export import DEFAULT_OPSET, MIME, SUFFIX, check_format, export_module, export_spec
+    from playground.models.zoo import model_spec
+    from playground.training.models import is_transfer
+
+    opset = DEFAULT_OPSET if opset is None else opset
+    check_format(fmt, opset)
+    run = Path(run_dir)
+    if fmt in ("py", "json"):
+        config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+        if is_transfer(config.model):
+            raise ValueError(
+                f"Run {run.name} fine-tuned a torchvision backbone, which has no model spec: "
+                "export it as onnx, safetensors or pt2."
+            )
+        ds = json.loads((run / "dataset.json").read_text())
+        shape = tuple(ds.get("model_input") or (ds["in_channels"], *ds["image_size"]))
+        spec = model_spec(config.model, num_classes=len(ds["classes"]), in_channels=shape[0], input_size=shape[1:])
+        f = export_spec(spec, fmt)
+        return ModelFile(f.data, run.name + SUFFIX[fmt], f.mime)
+    loaded = load_run_model(run)
+    ds = loaded.dataset
+    shape = tuple(ds.get("model_input") or (ds["in_channels"], *ds["image_size"]))
+    metadata = {
+        "run": run.name,
+        "classes": ds["classes"],
+        "input_shape": list(shape),
+        "normalize": bool(loaded.config.normalize),
+        "mean": ds["mean"],
+        "std": ds["std"],
+    }
+    data = export_module(loaded.model, shape, fmt, opset=opset, metadata=metadata)
+    return ModelFile(data, run.name + SUFFIX[fmt], MIME[fmt])

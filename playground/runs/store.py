@@ -8,8 +8,8 @@ A run folder (``<runs dir>/<run id>/``) holds:
   (temporary file + ``os.replace``) so a reader never sees half of it;
 - ``events.jsonl``: the trainer's events, one JSON object per line, only ever appended
   and flushed line by line -- a crash loses nothing already written;
-- ``process.json``: the pid of the process running it (and its start time, to tell a
-  reused pid apart);
+- ``process.json``: the pid of the process running it (and its start time from psutil, to tell
+  a reused pid apart);
 - ``log.txt``: the process's stdout and stderr (progress lines, tracebacks);
 - ``stop-requested``: an empty file written when someone asks the run to stop;
 - ``dataset.json``, ``weights.pt`` (the model's state_dict, replaced atomically after each
@@ -29,15 +29,14 @@ earlier is never mislabelled.
 Queue: one run per device at a time (``$PLAYGROUND_RUNS_PER_DEVICE`` slots, default 1).
 There is no scheduler process to die: each run process queues itself. It marks itself
 "queued" with its device, then waits until it is the oldest live queued run for that
-device and can take an exclusive ``flock`` on one of the device's slot files in
-``<runs dir>/.locks/``. The kernel drops the lock when the process exits, however it
-exits, so a crashed run can never block the queue. Runs under ``torchrun`` skip the queue.
+device and can take one of the device's slot locks in ``<runs dir>/.locks/`` (``filelock``:
+an OS file lock on Linux, macOS and Windows). The OS drops the lock when the process exits,
+however it exits, so a crashed run can never block the queue. Runs under ``torchrun`` skip the queue.
 """
 
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
 import math
 import os
@@ -51,6 +50,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+import filelock
+import psutil
 
 from playground.common.paths import PROJECT_ROOT as ROOT
 
@@ -182,12 +184,12 @@ def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
 _CHILDREN: dict[int, subprocess.Popen] = {}  # runs this process launched: reaped so they never linger as zombies
 
 
-def _start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+def _create_time(pid: int) -> float | None:
+    """When the process started (psutil: seconds since the epoch, on Linux, macOS and Windows alike),
+    to tell a reused pid apart; None if there is no such process."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError, ValueError):
         return None
 
 
@@ -198,8 +200,8 @@ def reap() -> None:
             _CHILDREN.pop(pid, None)
 
 
-def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
-    """Is ``pid`` a live (not zombie) process -- the same one that started at ``start_ticks``?"""
+def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
+    """Is ``pid`` a live (not zombie) process -- the same one that started at ``create_time``?"""
     if not pid:
         return False
     child = _CHILDREN.get(pid)
@@ -207,21 +209,24 @@ def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
         _CHILDREN.pop(pid, None)
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state in ("Z", "X"):
+        proc = psutil.Process(pid)
+        if proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
             if child is not None:  # ours: reap it now so the pid is really gone
                 child.wait()
                 _CHILDREN.pop(pid, None)
             return False
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): os.kill said it exists
-    return start_ticks is None or _start_ticks(pid) in (None, start_ticks)
+        # The same start time (to the 10 ms psutil derives it with), or a new process under an old pid.
+        return create_time is None or abs(proc.create_time() - float(create_time)) < 0.05
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # someone else's process: it exists
+
+
+def _started(proc: dict) -> float | None:
+    """The recorded start time of a run's process (``process.json``; older records have none)."""
+    value = proc.get("create_time")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _process(run: Path) -> dict:
@@ -229,7 +234,7 @@ def _process(run: Path) -> dict:
 
 
 def _record_process(run: Path, pid: int) -> None:
-    write_json_atomic(run / "process.json", {"pid": pid, "start_ticks": _start_ticks(pid), "recorded": time.time()})
+    write_json_atomic(run / "process.json", {"pid": pid, "create_time": _create_time(pid), "recorded": time.time()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,7 +324,7 @@ def read_status(run_dir: str | Path) -> dict:
         if time.time() - float(data.get("created", 0)) < 60:
             return data  # just created: its process is being started
         return set_status(run, "crashed", "The run's process never started.")
-    if pid_alive(proc.get("pid"), proc.get("start_ticks")):
+    if pid_alive(proc.get("pid"), _started(proc)):
         return data
     again = _read_json(run / "status.json", {}) or {}
     if again.get("status") not in ACTIVE:  # it finished between our two reads
@@ -425,7 +430,7 @@ def request_stop(run_dir: str | Path) -> bool:
     step or two; ``stop`` is the blocking version that also kills after a grace period.
     """
     proc = _process(Path(run_dir))
-    if read_status(run_dir).get("status") in ACTIVE and pid_alive(proc.get("pid"), proc.get("start_ticks")):
+    if read_status(run_dir).get("status") in ACTIVE and pid_alive(proc.get("pid"), _started(proc)):
         (Path(run_dir) / STOP_MARK).touch()  # so a process killed before it could answer counts as stopped
         _signal(proc["pid"], signal.SIGTERM)
         return True
@@ -443,7 +448,7 @@ def stop(run_dir: str | Path, grace: float = 10.0) -> str:
     if st.get("status") not in ACTIVE:
         return st.get("status", "crashed")
     proc = _process(run)
-    pid, ticks = proc.get("pid"), proc.get("start_ticks")
+    pid, ticks = proc.get("pid"), _started(proc)
     if pid and pid_alive(pid, ticks):
         (run / STOP_MARK).touch()
         _signal(pid, signal.SIGTERM)
@@ -483,26 +488,27 @@ def wait(run_dir: str | Path, timeout: float | None = None, poll: float = 0.2) -
 class DeviceSlot:
     """Holds one of a device's slot locks until released or the process exits."""
 
-    def __init__(self, handle):
-        self._handle = handle
+    def __init__(self, lock: filelock.BaseFileLock | None):
+        self._lock = lock
 
     def release(self) -> None:
-        if self._handle:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
-def _try_slots(root: Path, device_key: str):
+def _try_slots(root: Path, device_key: str) -> DeviceSlot | None:
     locks = root / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
     for i in range(slots_per_device()):
-        handle = open(locks / f"{device_key}-{i}.lock", "a+")
+        # preserve_lock_file: deleting the file on release would let two processes lock two different
+        # files of the same name; thread_local off: the trainer may release it from another thread.
+        lock = filelock.FileLock(locks / f"{device_key}-{i}.lock", thread_local=False, preserve_lock_file=True)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return DeviceSlot(handle)
-        except BlockingIOError:
-            handle.close()
+            lock.acquire(timeout=0)
+            return DeviceSlot(lock)
+        except filelock.Timeout:
+            continue
     return None
 
 

@@ -23,6 +23,7 @@ import torch
 from playground.common.device import pick_device
 from playground.data.base import DataError
 from playground.runs import store as runs
+from playground.runs.tensorboard import TensorBoardLog
 from playground.training.distributed import DistContext
 from playground.training.evaluation import evaluate_model
 from playground.training.loop import TrainConfig, load_data, train
@@ -97,6 +98,7 @@ def execute_run(
     on_event = on_event or (lambda e: None)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     writer = runs.EventWriter(run / "events.jsonl")
+    board = TensorBoardLog(run, config.to_dict()) if dist.is_main else None  # the same events, for TensorBoard
     slot = None
     history: list[dict] = []
     try:
@@ -116,6 +118,8 @@ def execute_run(
 
         def emit(event: dict) -> None:
             writer.write(event)
+            if board:
+                board.event(event)
             if event["type"] == "start":
                 runs.write_json_atomic(run / "dataset.json", {**event["dataset"], "model_input": event["input_shape"]})
                 runs.set_status(
@@ -154,6 +158,9 @@ def execute_run(
         if result.epochs >= 1 and result.status in ("completed", "stopped") and dist.is_main:
             ev = evaluate_model(result.model, data.val_x, data.val_y, data.class_names, result.val_inputs)
             runs.write_json_atomic(run / "evaluation.json", ev.to_dict())
+            if board:
+                board.evaluation(ev.confusion)
+                board.graph(result.model, tuple(json.loads((run / "dataset.json").read_text())["model_input"]))
         st = runs.set_status(
             run,
             result.status,
@@ -165,9 +172,13 @@ def execute_run(
         traceback.print_exc()  # to log.txt
         reason = failure_reason(exc)
         writer.write({"type": "end", "time": None, "status": "failed", "reason": reason})
+        if board:
+            board.event({"type": "end", "status": "failed"})
         st = runs.set_status(run, "failed", reason)
     finally:
         writer.close()
+        if board:
+            board.close()
         if slot is not None:
             slot.release()
     out = summary(run, st, history)

@@ -27,6 +27,7 @@ scaled so the averaged gradient equals the one-process gradient of the global ba
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -185,6 +186,18 @@ class TrainConfig:
     amp: bool = setting(True, help="bf16 autocast on CUDA (ignored elsewhere)")
     normalize: bool = setting(True, help="standardise inputs with the training set's per-channel mean/std")
     log_every: int = setting(0, lo=0, help="steps between step events; 0 picks about 400 events per run")
+    compile: bool = setting(
+        False,
+        flag=True,
+        help="torch.compile the model: a one-off compile (tens of seconds) for faster steps; off by default, since "
+        "the short runs here rarely earn the compile back (bench/bench_compile.py)",
+    )
+    deterministic: bool = setting(
+        False,
+        flag=True,
+        help="deterministic kernels (torch.use_deterministic_algorithms, cuDNN deterministic): the same seed gives "
+        "the same run on a GPU too, a little slower",
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -369,9 +382,61 @@ def train(
     is given the config's pipelines are resolved (``prepare``). MixUp/CutMix in the training
     pipeline train on soft labels. A model with ``param_groups`` (transfer learning) gets one
     learning rate per group; frozen parameters never reach the optimizer. A NaN/infinite loss ends
-    the run as "diverged".
+    the run as "diverged". ``config.compile`` runs the steps through ``torch.compile``;
+    ``config.deterministic`` turns on deterministic kernels for the run (and back off after it).
     """
     config.validate()
+    with _determinism(config.deterministic):
+        return _train(
+            config,
+            data=data,
+            model=model,
+            device=device,
+            emit=emit,
+            should_stop=should_stop,
+            checkpoint_path=checkpoint_path,
+            train_transform=train_transform,
+            train_batch=train_batch,
+            val_transform=val_transform,
+            val_batch=val_batch,
+            dist=dist,
+        )
+
+
+@contextlib.contextmanager
+def _determinism(on: bool):
+    """Deterministic kernels for the run when asked, and the process's own settings back afterwards."""
+    if not on:
+        yield
+        return
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic)
+    bench = torch.backends.cudnn.benchmark
+    # cuBLAS needs a fixed workspace for deterministic matmuls; read when CUDA first initialises cuBLAS.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)  # an op without a deterministic kernel warns, runs
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1], bench
+
+
+def _train(
+    config: TrainConfig,
+    *,
+    data,
+    model,
+    device,
+    emit,
+    should_stop,
+    checkpoint_path,
+    train_transform,
+    train_batch,
+    val_transform,
+    val_batch,
+    dist,
+) -> TrainResult:
     t0 = time.perf_counter()
     emit = emit or (lambda event: None)
     should_stop = should_stop or (lambda: False)
@@ -404,8 +469,11 @@ def train(
             "Every parameter of this model is frozen, so there is nothing to train: unfreeze a stage or give it a head."
         )
     net = dist_util.wrap(net, dist, device)
-    if device.type == "cuda":
+    if device.type == "cuda" and not config.deterministic:
         torch.backends.cudnn.benchmark = True
+    # The steps run ``forward``: the compiled module when asked (it shares ``net``'s parameters, so the
+    # optimiser, checkpoints and the returned model stay the plain module).
+    forward = torch.compile(net) if config.compile else net
     train_inputs, val_inputs, mix = setup.train_inputs, setup.val_inputs, setup.mix
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)  # resident on the device, uint8
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
@@ -475,7 +543,7 @@ def train(
                 xb, target = mix(xb, yb)
                 yb = target.argmax(1)  # the dominant label, for the running accuracy
             with _autocast(device, config.amp):
-                logits = net(xb)  # (b, classes)
+                logits = forward(xb)  # (b, classes)
             loss_sum = F.cross_entropy(logits.float(), target, reduction="sum", label_smoothing=config.label_smoothing)
             # DDP averages gradients over ranks, so scale by world/global-batch: the mean gradient equals
             # the one-process gradient of the whole global batch, whatever the shard sizes.
@@ -524,7 +592,7 @@ def train(
         train_loss = float(epoch_stats[0] / epoch_stats[2])
         if not math.isfinite(train_loss):
             return finish("diverged", divergence_reason(train_loss, step, lr_now))
-        val_loss, val_acc = evaluate_loss(net, val_x, val_y, val_inputs, amp=config.amp, dist=dist)
+        val_loss, val_acc = evaluate_loss(forward, val_x, val_y, val_inputs, amp=config.amp, dist=dist)
         ips = float(epoch_stats[2]) / max(train_seconds, 1e-9)
         event = {
             "type": "epoch",

@@ -257,3 +257,26 @@ def mosaic(images: np.ndarray, columns: int = 2, min_side: int = 48, gap: int = 
         r, c = divmod(i, columns)
         out[r * (th + gap) : r * (th + gap) + th, c * (tw + gap) : c * (tw + gap) + tw] = t
     return out
+
+
+def lr_find_figure(lrs: list[float], losses: list[float], raw: list[float], suggestion: float | None) -> go.Figure:
+    """The learning-rate finder's curve: smoothed (and raw, faint) loss against the rate on a log axis,
+    with the suggested rate marked."""
+    fig = go.Figure()
+    fig.add_scatter(x=lrs, y=raw, mode="lines", name="loss", line=dict(color="#c9ced6", width=1))
+    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color="#1f77b4", width=2))
+    if suggestion is not None:
+        y = losses[min(range(len(lrs)), key=lambda i: abs(lrs[i] - suggestion))]
+        fig.add_scatter(
+            x=[suggestion], y=[y], mode="markers", name=f"suggested {suggestion:.2g}", marker=dict(size=12, color="red")
+        )
+    top = max(losses[: max(1, len(losses) // 10)] or [1.0]) * 1.6  # a blow-up at the end must not squash the curve
+    fig.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=20, b=10),
+        template="plotly_white",
+        xaxis=dict(type="log", title="learning rate"),
+        yaxis=dict(title="training loss", range=[0, top]),
+        legend=dict(orientation="h", y=1.1),
+    )
+    return fig

@@ -182,7 +182,28 @@ def test_lenet5_exports_its_tanh_and_average_pooling(lab):
     code = next(c.value for c in at.code if c.value.startswith('"""LeNet-5'))
     assert "nn.AvgPool2d(kernel_size=2, stride=2)" in code and "nn.Tanh()" in code
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Download .py", "Download .json"]
+    assert labels == ["Download .py", "Download .json", "Download .onnx"]  # the model file: ONNX first
+
+
+def test_model_file_picker_offers_onnx_safetensors_and_pt2_and_refuses_a_model_too_big(lab, monkeypatch):
+    at = lab({"preset": "resnet20"})
+    picker = at.selectbox(key="architecture_export_format")
+    assert picker.options == [
+        "ONNX (.onnx: Netron, onnxruntime)",
+        "safetensors (.safetensors: the weights)",
+        "torch.export program (.pt2)",
+    ]
+    assert at.selectbox(key="architecture_export_opset").value == 18
+    picker.select("pt2").run()
+    assert [d.proto.label for d in at.get("download_button")][-1] == "Download .pt2"
+    assert at.selectbox(key="architecture_export_opset").disabled  # the opset is ONNX's alone
+
+    from playground.models import export
+
+    monkeypatch.setattr(export, "MAX_EXPORT_PARAMS", 1000)
+    at = lab({"preset": "resnet20"})
+    assert [d.proto.label for d in at.get("download_button")] == ["Download .py", "Download .json"]
+    assert any("more than the 1,000 this server exports" in c.value for c in at.caption)
 
 
 def test_a_field_edit_and_a_preset_change_in_one_rerun_do_not_crash(lab):

@@ -132,6 +132,7 @@ def test_launch_watch_live_stop_results_and_reattach(page, app_page, store):
     assert {d.proto.label for d in at.get("download_button")} == {
         "Download weights (state_dict)",
         "Download config (JSON)",
+        "Download .onnx",  # the model file, ONNX by default (safetensors and .pt2 in the picker)
     }
 
 
@@ -220,3 +221,18 @@ def test_your_own_images_from_a_zip(page, store):
     assert not at.exception
     assert "2 classes, 32x32 RGB" in texts(at, "markdown") and not at.button(key="train_launch").disabled
     assert [i.caption for el in at.get("image") for i in el.proto.imgs][:2] == ["blue (5)", "red (5)"]
+
+
+def test_the_lr_finder_sweeps_plots_and_sets_the_suggested_rate(page):
+    from playground.training.lr_find import lr_find
+
+    at = page({"batch_size": "64"})
+    at.button(key="train_lr_find").click().run()
+    assert not at.exception
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "train_lr_find_chart" in c.proto.id)
+    assert chart
+    # The page's sweep is the core's: the same seeded config gives the same suggestion.
+    expected = lr_find(TrainConfig(dataset="digits", batch_size=64), steps=60).suggestion
+    assert any(f"**{expected:.2g}**" in md.value for md in at.markdown)
+    at.button(key="train_use_lr").click().run()
+    assert at.number_input(key="train_lr").value == float(f"{expected:.2g}")

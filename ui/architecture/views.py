@@ -18,13 +18,15 @@ from playground.labs.architecture import (
     config_query,
 )
 from playground.models.codegen import pytorch_source
+from playground.models.export import export_refusal, export_spec
 from playground.models.spec import trace
 from playground.models.summary import Summary, available_memory, gib, group_rows, summary_from_trace
 from playground.models.vocab import dumps
 from playground.viz import architecture as vz
 from playground.viz.animation import freeze
-from ui import state
+from ui import handoff, state
 from ui.architecture import editor as arch_editor
+from ui.exports import model_files
 from ui.widgets import bounds, options, pair_text, shape_text, share_link
 
 NS = arch_editor.NS
@@ -257,6 +259,18 @@ def export(s: Summary, spec: dict, cfg: ArchConfig) -> None:
         ):
             ok, text = check_against_pytorch(spec)
             (st.success if ok else st.error)(text)
+    if st.button(
+        "Train this model",
+        key=f"{NS}_train_this",
+        type="primary",
+        icon=":material/model_training:",
+        disabled=s.error is not None,
+        help="Open the Training page with this model selected (its classes and input follow the dataset there)",
+    ):
+        handoff.train_model(dumps(spec) + "\n", spec["name"])
+    st.markdown("**Model file** with the initial weights a run with seed 0 starts from")
+    refusal = "Fix the error above to export the model." if s.error is not None else export_refusal(s.total_params)
+    model_files(NS, slug, lambda fmt, opset: export_spec(spec, fmt, opset=opset).data, refusal)
     arch_editor.upload_widget()
     st.markdown("**Share this model**: the link holds the preset, knobs and your edits.")
     share_link(config_query(cfg))

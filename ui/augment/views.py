@@ -23,7 +23,7 @@ from playground.common.images import ImageError, LoadedImage, load_image, load_s
 from playground.common.urlstate import to_query
 from playground.labs.augment import StudioConfig
 from playground.viz import augment as vz
-from ui import state
+from ui import handoff, state
 from ui.augment.editor import NS, load_json_upload
 from ui.widgets import IMAGE_TYPES, bounds, options, share_link
 
@@ -292,6 +292,14 @@ def export(cfg: StudioConfig, spec: dict, n_classes: int) -> None:
             on_click="ignore",
         )
     with c3:
+        if st.button(
+            "Use for training",
+            key=f"{NS}_use_for_training",
+            type="primary",
+            icon=":material/model_training:",
+            help="Open the Training page with this pipeline as the training augmentation",
+        ):
+            handoff.train_with_pipeline(text)
         st.file_uploader("Load a pipeline JSON", type=["json"], key=f"{NS}_json_upload", on_change=load_json_upload)
         if state.recall(NS, "json_error"):
             st.error(state.recall(NS, "json_error"))

@@ -16,6 +16,7 @@ import streamlit as st
 
 from playground.augment.pipelines import PIPELINES, load_pipeline
 from playground.common.device import pick_device
+from playground.common.settings import setting_of
 from playground.data.datasets import DATASETS
 from playground.data.upload import save_upload
 from playground.labs.train import Overview, Preflight, clamp_config, overview, widget_fields
@@ -267,6 +268,52 @@ def training_tab(cfg: TrainConfig) -> None:
         key=k("device"),
         help="auto: CUDA, then Apple MPS, then the CPU. One run per device at a time; the rest wait.",
     )
+    _lr_finder(cfg)
+    a, b = st.columns(2)
+    a.toggle("torch.compile", key=k("compile"), help=setting_of(TrainConfig, "compile").help)
+    b.toggle("Deterministic", key=k("deterministic"), help=setting_of(TrainConfig, "deterministic").help)
+
+
+def _use_rate(value: float) -> None:
+    _set_field("lr", float(f"{value:.2g}"))
+
+
+def _lr_finder(cfg: TrainConfig) -> None:
+    """fastai's lr_find on this setup: a short sweep, its curve, and a button that takes the suggestion."""
+    from playground.training.lr_find import lr_find
+
+    with st.expander("Find a learning rate", icon=":material/query_stats:"):
+        st.caption(
+            "A fresh copy of this model trains for 60 steps while the rate grows from 1e-7 to 10; the suggestion is "
+            "where the loss falls fastest. It runs here, in a few seconds for the bundled data."
+        )
+        if st.button("Run the sweep", key=f"{NS}_lr_find"):
+            try:
+                with st.spinner("Sweeping the learning rate…"):
+                    found = lr_find(cfg, steps=60)
+            except ValueError as exc:
+                st.error(str(exc))
+                return
+            state.remember(NS, "lr_found", (cfg.optimizer, found.to_dict()))
+        kept = state.recall(NS, "lr_found")
+        if not kept:
+            return
+        optimizer, found = kept
+        st.plotly_chart(
+            vz.lr_find_figure(found["lrs"], found["losses"], found["raw"], found["suggestion"]),
+            width="stretch",
+            key=f"{NS}_lr_find_chart",
+        )
+        if found["suggestion"] is None:
+            st.warning("The loss never fell in the sweep: no rate to suggest. Check the model and the data.")
+            return
+        st.markdown(f"Suggested for {optimizer}: **{found['suggestion']:.2g}** (the steepest descent).")
+        st.button(
+            f"Use {found['suggestion']:.2g}",
+            key=f"{NS}_use_lr",
+            on_click=_use_rate,
+            args=(found["suggestion"],),
+        )
 
 
 def _available(device: str) -> bool:

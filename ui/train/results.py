@@ -8,11 +8,22 @@ from pathlib import Path
 import streamlit as st
 
 from playground.common.images import ImageError, load_image
+from playground.labs.transfer import is_transfer_run
 from playground.runs import store as runs
 from playground.runs.history import confused_pairs
-from playground.runs.results import LoadedRun, load_run_model, load_weights_file, predict, run_evaluation, run_mistakes
+from playground.runs.results import (
+    LoadedRun,
+    export_run,
+    load_run_model,
+    load_weights_file,
+    predict,
+    run_evaluation,
+    run_mistakes,
+)
 from playground.training.evaluation import Evaluation
 from playground.viz import train as vz
+from ui import handoff
+from ui.exports import model_files
 from ui.train import NS
 from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES
 
@@ -40,6 +51,7 @@ def _show(info: runs.RunInfo) -> None:
     if not runs.has_weights(run) or info.active:
         return
     st.subheader("Results")
+    _handoffs(info)
     tabs = st.tabs(["Confusion matrix", "Per class", "Mistakes", "Try an image", "Weights & config"], key=f"{NS}_tabs")
     ev = run_evaluation(run) if evaluation.is_file() else None
     with tabs[0]:
@@ -112,6 +124,21 @@ def _try_image(run: Path, loaded: LoadedRun | None) -> None:
     right.plotly_chart(vz.topk_figure(preds), width="stretch", key=f"{NS}_topk")
 
 
+def _handoffs(info: runs.RunInfo) -> None:
+    """Take this run's model to the pages that use one: Inside (always), Transfer (a model trained here)."""
+    left, right, _ = st.columns([1, 1, 2])
+    if left.button("Open in Inside", key=f"{NS}_open_inside", icon=":material/visibility:", width="stretch"):
+        handoff.open_inside(info.id)
+    if not is_transfer_run(info) and right.button(
+        "Fine-tune this",
+        key=f"{NS}_fine_tune",
+        icon=":material/tune:",
+        width="stretch",
+        help="Open Transfer learning with this run's model as the backbone (its classifier replaced by a new head)",
+    ):
+        handoff.fine_tune(info.id)
+
+
 def _weights(info: runs.RunInfo) -> LoadedRun | None:
     """Download buttons; an uploaded state_dict is loaded (weights_only) into this run's model and scored."""
     run = info.path
@@ -135,11 +162,12 @@ def _weights(info: runs.RunInfo) -> LoadedRun | None:
         width="stretch",
     )
     st.code("model.load_state_dict(torch.load(path, weights_only=True))", language="python")
+    model_files(NS, info.id, lambda fmt, opset: export_run(run, fmt, opset=opset).data)
     up = st.file_uploader(
-        "Load saved weights into this run's model (.pt / .pth)",
+        "Load saved weights into this run's model (.pt / .pth / .safetensors)",
         type=WEIGHT_TYPES,
         key=f"{NS}_weights_upload",
-        help="Read with torch.load(..., weights_only=True): a file cannot run code here.",
+        help="Read with torch.load(..., weights_only=True) or safetensors: a file cannot run code here.",
     )
     if up is None:
         return None

@@ -90,11 +90,13 @@ def test_every_train_config_flag_field_is_a_cli_flag_with_its_default():
     train = parser._subparsers._group_actions[0].choices["train"]  # argparse keeps sub-parsers here
     actions = {a.dest: a for a in train._actions}
     flagged = [f.name for f in fields(TrainConfig) if settings.settings_of(TrainConfig)[f.name].flag]
-    assert len(flagged) == 17
+    assert len(flagged) == 19  # with --compile and --deterministic
     defaults, text = TrainConfig(), train.format_help()
     for name in flagged:
         action = actions[name]
-        assert action.option_strings == [settings.flag_name(name)] and settings.flag_name(name) in text
+        flag = settings.flag_name(name)
+        on_off = [flag, "--no-" + flag[2:]] if isinstance(getattr(defaults, name), bool) else [flag]  # --compile
+        assert action.option_strings == on_off and flag in text
         assert action.default == getattr(defaults, name)
     args = parser.parse_args(["train"])
     assert TrainConfig(**flag_values(TrainConfig, args)) == defaults

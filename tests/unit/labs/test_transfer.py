@@ -10,6 +10,7 @@ import pytest
 import torch
 import torchvision
 
+from playground.data.datasets import load_dataset
 from playground.labs import transfer as tl
 from playground.models import transfer
 from playground.models.transfer import TransferConfig
@@ -137,6 +138,55 @@ def test_grey_images_are_fed_to_rgb_backbones_and_back():
     from playground.augment.pipelines import load_pipeline
 
     load_pipeline(grey_to_rgb)  # a pipeline the run process accepts
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "efficientnet_b0"])
+def test_imagenet_weights_get_their_enums_preprocessing_in_both_runs(backbone):
+    """The pipeline both runs build equals torchvision's weights.transforms() (resize, crop, ImageNet
+    mean/std), not the target dataset's own statistics."""
+    from playground.training.inputs import resolve_pipeline
+    from playground.training.loop import prepare
+
+    enum = torchvision.models.get_model_weights(backbone).DEFAULT.transforms()
+    cfg = tl.TransferLabConfig(backbone=backbone, weights="imagenet", dataset="digits", image_size=64)
+    tune, scratch = tl.run_configs(cfg, num_classes=10, n_stages=5, data_channels=1)
+    grey = tl.channel_pipeline(1, 3)
+    assert tune.augment == tune.val_augment == scratch.augment == scratch.val_augment
+    assert tune.augment == tl.weights_pipeline(backbone, 64, grey)
+    steps = {s["name"]: s["params"] for s in tune.augment["steps"]}
+    assert steps["Normalize"] == {"mean": list(enum.mean), "std": list(enum.std)}
+    assert steps["Resize"]["interpolation"] == enum.interpolation.value
+    assert steps["Resize"]["size"] == round(64 * enum.resize_size[0] / enum.crop_size[0])
+    assert resolve_pipeline(tune.augment, torch.device("cpu")).normalizes  # the dataset's mean/std are not used
+
+    # At 224 px the run's own inputs are the enum's, image for image (the independent reference).
+    data = load_dataset("shapes", size=40)
+    run_cfg = TrainConfig(augment=tl.weights_pipeline(backbone, 224), val_augment=tl.weights_pipeline(backbone, 224))
+    setup = prepare(run_cfg, data, torch.device("cpu"), model=lambda: torch.nn.Sequential(torch.nn.Flatten()))
+    assert setup.input_shape == (3, 224, 224)
+    batch = data.val_x[:4]  # (4, 3, 32, 32) uint8
+    expected = torch.stack([enum(img) for img in batch])
+    got = setup.val_inputs(batch).contiguous()
+    # The enum runs torchvision's v1 functional resize, the pipeline its v2 kernels: they round a few
+    # pixels one grey level apart (and bicubic's overshoot at a few sharp edges further).
+    level = 1 / 255 / min(enum.std)
+    diff = (got - expected).abs()
+    assert (diff > level + 1e-6).float().mean() < 0.002
+    assert diff.mean() < 0.3 * level
+
+
+def test_one_place_for_imagenet_class_names():
+    from playground.labs import inside
+
+    names = transfer.imagenet_categories()
+    assert len(names) == 1000 and names[0] == "tench" and names[207] == "golden retriever"
+    assert inside.imagenet_classes(1000) == names and inside.imagenet_classes(10) is None
+    # The app's ImageNet mean/std (Normalize's defaults, the Inside page's "imagenet") are the enum's.
+    from playground.augment.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+    pre = transfer.imagenet_preprocessing("resnet50")
+    assert (IMAGENET_MEAN, IMAGENET_STD) == (pre["mean"], pre["std"])
+    assert (inside.IMAGENET_MEAN, inside.IMAGENET_STD) == (pre["mean"], pre["std"])
 
 
 def test_the_head_designer_edits():

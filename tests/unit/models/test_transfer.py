@@ -142,3 +142,63 @@ def test_head_layers_are_a_registry_listing_the_choices():
         transfer.HEAD_LAYER_REGISTRY.get("conv")
     with pytest.raises(ValueError, match="The head layer 'relu' is already registered"):
         transfer.HEAD_LAYER_REGISTRY.register("relu", transfer.head_gelu)
+
+
+def _serve(handler_cls):
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_weights_download_has_its_own_timeout_checks_the_hash_and_leaves_no_part_file(tmp_path):
+    import hashlib
+    import http.server
+    import io
+    import socket
+    import time
+
+    import torch
+
+    from playground.models.transfer import download_weights
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.arange(4.0)}, buf)
+    body = buf.getvalue()
+    digest = hashlib.sha256(body).hexdigest()
+
+    class Files(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/slow":
+                time.sleep(3)  # longer than the download's timeout
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (the timeout case)
+
+        def log_message(self, *args):
+            pass
+
+    server = _serve(Files)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        good = tmp_path / f"net-{digest[:8]}.pth"
+        download_weights(f"{url}/w", good, timeout=5)
+        assert torch.equal(torch.load(good, weights_only=True)["w"], torch.arange(4.0))
+        bad = tmp_path / "net-00000000.pth"
+        with pytest.raises(ValueError, match="corrupt"):
+            download_weights(f"{url}/w", bad, timeout=5)
+        before = socket.getdefaulttimeout()
+        t0 = time.monotonic()
+        with pytest.raises(OSError):  # a timeout is an OSError
+            download_weights(f"{url}/slow", tmp_path / "slow-abcdef12.pth", timeout=0.5)
+        assert time.monotonic() - t0 < 2.5
+        assert socket.getdefaulttimeout() == before  # the process's default was never touched
+        assert sorted(p.name for p in tmp_path.iterdir()) == [good.name]  # no part files, no bad file
+    finally:
+        server.shutdown()

@@ -230,3 +230,40 @@ def test_request_stop_signals_without_waiting(tmp_path):
     # It died of the signal before it could write a word: asked to stop, so it counts as stopped.
     assert runs.read_status(run)["status"] == "stopped"
     assert runs.request_stop(run) is False
+
+
+def test_pid_alive_tells_a_reused_pid_and_a_zombie_apart():
+    """psutil's start time identifies the process: the same pid with another start time is another process."""
+    import psutil
+
+    me = psutil.Process()
+    assert runs.pid_alive(me.pid, me.create_time()) and runs.pid_alive(me.pid)
+    assert not runs.pid_alive(me.pid, me.create_time() - 3600)  # a run recorded an hour ago under this pid
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 30
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE and time.time() < deadline:
+        time.sleep(0.05)  # exited, not yet reaped: a zombie
+    assert not runs.pid_alive(child.pid)
+    child.wait()
+    assert not runs.pid_alive(child.pid) and not runs.pid_alive(None)
+
+
+def test_a_device_slot_is_held_against_other_processes_until_released(tmp_path):
+    """The queue's slot is an OS file lock (filelock): another process cannot take it until it is released."""
+    probe = (
+        "import sys, filelock\n"
+        "lock = filelock.FileLock(sys.argv[1], preserve_lock_file=True)\n"
+        "try:\n    lock.acquire(timeout=0); print('got it')\n"
+        "except filelock.Timeout:\n    print('busy')\n"
+    )
+    slot = runs._try_slots(tmp_path, "cpu")
+    assert slot is not None and runs._try_slots(tmp_path, "cpu") is None  # one slot per device by default
+    path = str(tmp_path / ".locks" / "cpu-0.lock")
+
+    def other() -> str:
+        return subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True).stdout.strip()
+
+    assert other() == "busy"
+    slot.release()
+    assert other() == "got it"
+    assert runs._try_slots(tmp_path, "cpu") is not None

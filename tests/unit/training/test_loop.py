@@ -228,3 +228,44 @@ def test_a_factory_or_a_module_can_be_passed_in(digits):
     tiny = lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 10))  # noqa: E731
     result = train(quick(epochs=1, channels_last=False), data=digits, model=tiny)
     assert result.status == "completed" and isinstance(result.model, nn.Sequential)
+
+
+def test_compile_runs_the_steps_through_torch_compile_and_keeps_the_plain_module(monkeypatch):
+    """TrainConfig.compile: the steps go through torch.compile (here its 'eager' backend: dynamo's tracing
+    without inductor's minute of C++ compiling), the losses are the eager run's, the model stays plain."""
+    import playground as pg
+
+    calls = []
+    real = torch.compile
+
+    def spy(model, **kw):
+        calls.append(model)
+        return real(model, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", spy)
+    data = pg.load_dataset("shapes", size=160, image_size=16)
+    runs = {}
+    for compiled in (False, True):
+        events = []
+        result = pg.train(epochs=1, batch_size=32, data=data, device="cpu", compile=compiled, emit=events.append)
+        runs[compiled] = ([e["loss"] for e in events if e["type"] == "step"], result)
+    assert len(calls) == 1 and calls[0] is runs[True][1].model  # compiled once, the plain module inside
+    assert runs[True][0] == pytest.approx(runs[False][0], rel=1e-5)
+    assert not any(k.startswith("_orig_mod") for k in runs[True][1].model.state_dict())
+
+
+def test_deterministic_turns_on_deterministic_kernels_for_the_run_only():
+    import playground as pg
+
+    seen = []
+    data = pg.load_dataset("shapes", size=160, image_size=16)
+
+    def emit(event):
+        if event["type"] == "epoch":
+            seen.append((torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic))
+
+    a = pg.train(epochs=1, batch_size=32, data=data, device="cpu", deterministic=True, emit=emit)
+    assert seen == [(True, True)]
+    assert not torch.are_deterministic_algorithms_enabled() and not torch.backends.cudnn.deterministic  # restored
+    b = pg.train(epochs=1, batch_size=32, data=data, device="cpu", deterministic=True)
+    assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
