@@ -311,7 +311,8 @@ def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Fi
     )
     fig.update_layout(
         title=dict(
-            text=f"{title} ({full.shape[0]}x{full.shape[1]})" + (f", 1 in {step} rows and columns drawn" if step > 1 else "")
+            text=f"{title} ({full.shape[0]}x{full.shape[1]})"
+            + (f", 1 in {step} rows and columns drawn" if step > 1 else "")
         ),
         margin=dict(l=10, r=10, t=40, b=10),
         height=360,
