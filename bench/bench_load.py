@@ -6,9 +6,10 @@ One real server (``streamlit run app.py`` on loopback, its own run store) and on
 Chromium with a context per session. The figures, for this checkout and, with ``--baseline``,
 for that commit measured the same way right after it:
 
-1. The run alone: a SimpleCNN run is launched through the run store (as the Launch button does)
-   and its throughput (images/s, from its own step events) measured for ``--solo`` seconds with
-   no session connected. The server's memory (RSS) is read then: "start".
+1. The run alone: a SimpleCNN run is launched through the run store (as the Launch button does),
+   one visitor opens every page once (imports and caches in place, as after a first use) and
+   leaves, then the run's throughput (images/s, from its own step events) is measured for
+   ``--solo`` seconds with no session connected. The server's memory (RSS) is read then: "start".
 2. The class: ``--sessions`` sessions start a second apart and, for ``--duration`` seconds, each
    opens pages and changes widgets as a student would (a page, 2-4 edits 1-3 s apart, another
    page...). Every interaction is timed from its input event to the app idle again (see
@@ -149,15 +150,28 @@ def measure(tree: Path, name: str, args) -> dict:
         # Launched with the measured tree's own code, as its Launch button would (its worker, its priority).
         code = (
             "import sys; from playground.runs import store; from playground.training.loop import TrainConfig; "
-            f"print(store.launch(TrainConfig(model='simplecnn', dataset='shapes', epochs=200, batch_size={batch}, "
+            f"print(store.launch(TrainConfig(model='simplecnn', dataset='shapes', epochs=100, batch_size={batch}, "
             f"dataset_size=4000), sys.argv[1]))"
         )
-        out = subprocess.run([sys.executable, "-c", code, str(server.store)], cwd=tree, check=True, capture_output=True)
+        out = subprocess.run([sys.executable, "-c", code, str(server.store)], cwd=tree, capture_output=True)
+        if out.returncode:
+            raise RuntimeError(f"could not launch the run: {out.stderr.decode()[-500:]}")
         run = Path(out.stdout.decode().strip().splitlines()[-1])
         deadline = time.time() + 120
         while time.time() < deadline and not any(e.get("type") == "step" for e in runs.read_events(run)[0]):
             time.sleep(0.5)
-        time.sleep(3)  # past the first, slower steps
+
+        async def warm() -> None:  # one visitor opens every page: imports and caches in place, as after a first use
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=nice_chromium(), args=ub.CHROMIUM_ARGS)
+                pg = await browser.new_page()
+                for name in PAGES:
+                    await pg.goto(f"{server.url}/{name}", timeout=120_000)
+                    await settle(pg)
+                await browser.close()
+
+        asyncio.run(warm())
+        time.sleep(5)  # the visitor's session is gone; the run is past its first, slower steps
         a = snapshot(run)
         time.sleep(args.solo)
         res["solo_ips"] = throughput(a, snapshot(run), batch)

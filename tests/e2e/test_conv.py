@@ -112,7 +112,7 @@ def test_a_warm_page_opens_complete(page, app_url, browser):
     other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     try:
         open_page(other, app_url, "conv", "width=40")
-        other.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=10_000)
+        other.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=60_000)
         assert _width(other) == "40" and "[4, 16, 16, 20]" in _success(other)
     finally:
         other.context.close()
