@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, TypeVar
 import streamlit as st
 
 from playground.common.urlstate import from_query, to_query
+from ui.text import plain
 
 C = TypeVar("C")
 
@@ -113,7 +114,7 @@ def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
     if cfg is None:
         cfg, problems = from_query(cls, st.query_params.to_dict())
         for p in problems:
-            st.warning(p)
+            st.warning(plain(p))
         save_config(cfg, ns)
     names = widget_fields if widget_fields is not None else {f.name for f in fields(cls)}  # type: ignore[arg-type]
     for name in names:
@@ -132,7 +133,7 @@ def restore_from(ns: str, read_link: Callable[[Mapping[str, Any]], tuple[Any, li
         cfg, problems = read_link(st.query_params.to_dict())
         save_config(cfg, ns)
         for p in problems:
-            st.warning(p)
+            st.warning(plain(p))
 
 
 def read(cfg: C, ns: str, widget_fields: set[str]) -> C:
@@ -178,7 +179,7 @@ def clamp_once(cfg: C, ns: str, widget_fields: set[str], clamp) -> C:
         return cfg
     cfg, problems = clamp(cfg)
     for p in problems:
-        st.warning(p)
+        st.warning(plain(p))
     set_config(cfg, ns, widget_fields)
     remember(ns, "checked", True)
     return cfg

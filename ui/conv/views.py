@@ -12,6 +12,7 @@ from playground.labs.conv import ExplorerConfig, first_conv_and_pool
 from playground.models.arithmetic import LayerReport, LayerSpec, analyse_layer, stacked_vs_single
 from playground.viz import conv as vz
 from ui import state
+from ui.text import plain
 from ui.widgets import IMAGE_TYPES, bounds, options, pair_text, shape_text
 
 NS = "conv"
@@ -170,7 +171,7 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     try:
         loaded = _decode(upload.getvalue(), upload.name) if upload else load_sample(cfg.image, max_side=512)
     except ImageError as exc:
-        st.error(f"{exc} Showing the sample photo instead.")
+        st.error(plain(f"{exc} Showing the sample photo instead."))
         loaded = load_sample(cfg.image, max_side=512)
     left, mid, right = st.columns(3)
     with left:
@@ -209,7 +210,7 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     try:
         results = kernels.translation_study(image, kernel, conv, pool, int(cfg.max_shift))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     st.plotly_chart(vz.shift_chart(results), width="stretch", key="conv_shift_chart")
     r1 = next((r for r in results if r.shift == 1), results[-1])

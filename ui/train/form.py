@@ -26,6 +26,7 @@ from playground.training.loop import TrainConfig
 from playground.training.models import save_upload_file
 from playground.viz import train as vz
 from ui import state
+from ui.text import plain
 from ui.train import NS
 from ui.widgets import bounds, flash, options
 
@@ -151,7 +152,7 @@ def data_tab(cfg: TrainConfig) -> Overview | None:
     try:
         ov = _overview(cfg.dataset, cfg.dataset_size, cfg.image_size, cfg.val_fraction, cfg.data_seed, cfg.data_path)
     except ValueError as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
+        st.error(plain(exc), icon=":material/cloud_off:")
         return None
     d = ov.describe
     h, w = d["image_size"]
@@ -211,7 +212,7 @@ def pipelines_tab(cfg: TrainConfig) -> None:
                 "Scaled to 0..1 and normalised by the trainer." if steps in ([], ["ToTensor"]) else " → ".join(steps)
             )
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         st.file_uploader(
             f"…or upload a {label.lower()} (JSON from the Augmentation Studio)",
             type=["json"],
@@ -280,9 +281,9 @@ def _available(device: str) -> bool:
 def launch_button(cfg: TrainConfig, check: Preflight) -> None:
     """Launch: a new run process with this config; the page then watches it."""
     for text in check.errors:
-        st.error(text, icon=":material/block:")
+        st.error(plain(text), icon=":material/block:")
     for text in check.warnings:
-        st.warning(text, icon=":material/speed:")
+        st.warning(plain(text), icon=":material/speed:")
     st.button(
         "Launch run",
         type="primary",

@@ -11,6 +11,7 @@ from playground.runs import store as runs
 from playground.runs.history import age, compare_rows, short_value
 from playground.viz import train as vz
 from ui import state
+from ui.text import plain
 from ui.train import NS
 from ui.train.live import history
 from ui.widgets import flash
@@ -23,7 +24,7 @@ def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
         state.set_value(NS, "run", state.recall(NS, "watched") or state.link_value("run", ""))
     if state.value(NS, "run") not in ids:
         if state.value(NS, "run"):
-            st.warning(f"There is no run {state.value(NS, 'run')!r} here (any more); pick one from the list.")
+            st.warning(plain(f"There is no run {state.value(NS, 'run')!r} here (any more); pick one from the list."))
         state.set_value(NS, "run", ids[0] if ids else "")
     if not ids:
         return None
