@@ -17,6 +17,9 @@ import torch.nn.functional as F
 from playground.models.arithmetic import ConvSpec, LayerSpec, conv_output_hw, conv_padding, pool_output_hw
 
 MAX_FRAMES = 400  # beyond this the animation samples positions evenly
+# Each frame draws one shape per kernel tap: a 64x64 kernel over 400 frames would be 1.6 M plotly shapes
+# (minutes of CPU and gigabytes for one figure). Big kernels get fewer frames, so a figure stays this small.
+MAX_SHAPES = 40_000
 MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high
 
 TAP, WINDOW, OUT = "rgba(255,111,60,0.55)", "rgba(255,111,60,1)", "rgba(40,120,220,0.6)"
@@ -172,6 +175,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         fig.add_trace(t)
 
     positions = [(i, j) for i in range(oh) for j in range(ow)]
+    max_frames = max(1, min(max_frames, MAX_SHAPES // (kh * kw + 2)))  # + the window outline and the output cell
     if len(positions) > max_frames:
         step = len(positions) / max_frames
         positions = [positions[int(k * step)] for k in range(max_frames)]

@@ -18,6 +18,12 @@ from ui.widgets import IMAGE_TYPES, bounds, options, pair_text, shape_text
 NS = "conv"
 
 
+def _count(n: int | None) -> int | float | None:
+    """A count for the table: above 2**53 as a float, since the table's int64 columns overflow at 9.2e18
+    (the widgets' maxima give a fully-connected equivalent of 1e21); below it, exact."""
+    return float(n) if n is not None and abs(n) >= 2**53 else n
+
+
 def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
     """Per-layer shapes and costs, formulas, and the error (with its fix) where the chain breaks."""
     rows = [
@@ -38,9 +44,9 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
             {
                 "Layer": f"{r.index + 1}. {r.label}",
                 "Output shape": shape_text(r.out_shape),
-                "Parameters": r.params,
-                "Fully-connected equivalent": r.fc_params,
-                "MACs per image": r.macs,
+                "Parameters": _count(r.params),
+                "Fully-connected equivalent": _count(r.fc_params),
+                "MACs per image": _count(r.macs),
                 "Receptive field": pair_text(r.receptive_field),
                 "Jump": pair_text(r.jump),
             }
@@ -151,8 +157,8 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _decode(data: bytes, name: str):
-    return load_image(data, name=name, max_side=512)
+def _decode(data: bytes, name: str, side: int = 512):
+    return load_image(data, name=name, max_side=side)
 
 
 def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
@@ -168,11 +174,12 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         format_func=lambda n: kernels.KERNEL_LABELS.get(n, n),
     )
     c[3].number_input("Random kernel seed", key=state.key(NS, "kernel_seed"), **bounds(ExplorerConfig, "kernel_seed"))
+    side = kernels.photo_side(conv.kernel)  # a big kernel gets a smaller photo: the work stays bounded
     try:
-        loaded = _decode(upload.getvalue(), upload.name) if upload else load_sample(cfg.image, max_side=512)
+        loaded = _decode(upload.getvalue(), upload.name, side) if upload else load_sample(cfg.image, max_side=side)
     except ImageError as exc:
         st.error(plain(f"{exc} Showing the sample photo instead."))
-        loaded = load_sample(cfg.image, max_side=512)
+        loaded = load_sample(cfg.image, max_side=side)
     left, mid, right = st.columns(3)
     with left:
         image = to_tensor(loaded.image, gray=True)  # (1, H, W) in [0, 1]

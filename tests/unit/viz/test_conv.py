@@ -43,3 +43,14 @@ def test_large_inputs_are_sampled_not_dropped():
     fig = sliding_window(ConvSpec(1, 3, 1, 1), (40, 40), max_frames=100)
     assert len(fig.frames) == 100
     assert fig.frames[-1].name != fig.frames[0].name
+
+
+def test_a_big_kernel_gets_fewer_frames_so_the_figure_stays_small():
+    # 400 frames of a 64x64 kernel were 1.6 M shapes: minutes of CPU and gigabytes for one figure.
+    from playground.viz.conv import MAX_SHAPES
+
+    fig = sliding_window(ConvSpec(1, 64, 1, 64), (32, 32))
+    shapes = sum(len(f.layout.shapes) for f in fig.frames)
+    assert 1 <= len(fig.frames) < 400 and shapes <= MAX_SHAPES
+    small = sliding_window(ConvSpec(1, 3, 1, 1), (7, 7))
+    assert len(small.frames) == 49  # an ordinary kernel keeps one frame per output position
