@@ -26,6 +26,7 @@ import torch.nn as nn
 import torchvision
 
 from playground.common.registry import Registry
+from playground.common.weightsfile import check_weights_archive, load_error
 
 BACKBONES: Registry = Registry("backbone")
 for _name in (
@@ -367,11 +368,12 @@ def read_weights_file(data: bytes, name: str = "weights file") -> dict:
     """An uploaded weights file -> state_dict, read with ``weights_only=True`` (no code runs)."""
     if not data:
         raise ValueError(f"{name} is empty.")
+    check_weights_archive(data, name)  # the tensors' bytes from the archive's directory, before anything loads
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not a weights file"
         raise ValueError(
-            f"{name} is not a PyTorch weights file this app can read safely ({str(exc).splitlines()[0][:160]})."
+            f"{name} is not a PyTorch weights file this app can read safely ({load_error(exc)})."
         ) from None
     sd = _unwrap(obj)
     # Strip the prefixes DataParallel/our own wrapper add, so any of them loads.

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from playground.common.weightsfile import check_weights_archive
+
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """Write a state_dict atomically: a temporary file in the same folder, then ``os.replace``."""
@@ -18,5 +20,9 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Read a state_dict saved by ``save_checkpoint`` (or uploaded): ``weights_only=True`` runs no code."""
+    """Read a state_dict saved by ``save_checkpoint`` (or uploaded): ``weights_only=True`` runs no code.
+
+    ValueError if its tensors exceed MAX_WEIGHTS_BYTES (checked from the archive before loading).
+    """
+    check_weights_archive(Path(path), Path(path).name)
     return torch.load(Path(path), map_location="cpu", weights_only=True)
