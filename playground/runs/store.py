@@ -169,9 +169,11 @@ def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
     events = []
     for line in chunk[: end + 1].splitlines():
         try:
-            events.append(json.loads(line))
-        except ValueError:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
             continue  # never a reason to stop showing the rest
+        if isinstance(event, dict) and isinstance(event.get("type"), str):  # a JSON line that is not an event: skipped
+            events.append(event)
     return events, offset + end + 1
 
 
@@ -308,10 +310,30 @@ CRASH_REASON = (
 )
 
 
+CORRUPT_REASON = (
+    "This run's status.json is damaged ({why}), so how it ended is unknown. Its config, events, metrics and "
+    "weights are kept: open its curves, or delete it."
+)
+
+
+def _status_file(run: Path) -> dict:
+    """``status.json`` as a dict; a missing or damaged one as a "crashed" record that says which."""
+    try:
+        data = json.loads((run / "status.json").read_text())
+    except FileNotFoundError:
+        return {"status": "crashed", "reason": "status.json is missing."}
+    except (OSError, ValueError) as exc:
+        why = "not valid JSON" if isinstance(exc, ValueError) else f"unreadable: {exc.strerror or exc}"
+        return {"status": "crashed", "reason": CORRUPT_REASON.format(why=why), "corrupt": True}
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        return {"status": "crashed", "reason": CORRUPT_REASON.format(why="not a status record"), "corrupt": True}
+    return data
+
+
 def read_status(run_dir: str | Path) -> dict:
     """``status.json``, with a dead queued/running run recorded and returned as "crashed"."""
     run = Path(run_dir)
-    data = _read_json(run / "status.json", {}) or {"status": "crashed", "reason": "status.json is missing."}
+    data = _status_file(run)
     if data.get("status") not in ACTIVE:
         return data
     proc = _process(run)
@@ -321,7 +343,7 @@ def read_status(run_dir: str | Path) -> dict:
         return set_status(run, "crashed", "The run's process never started.")
     if pid_alive(proc.get("pid"), proc.get("start_ticks")):
         return data
-    again = _read_json(run / "status.json", {}) or {}
+    again = _status_file(run)
     if again.get("status") not in ACTIVE:  # it finished between our two reads
         return again
     if (run / STOP_MARK).exists():  # asked to stop, and died before it could write so (e.g. while starting)
@@ -454,6 +476,9 @@ def stop(run_dir: str | Path, grace: float = 10.0) -> str:
             _signal(pid, signal.SIGKILL)
             while pid_alive(pid, ticks):
                 time.sleep(0.05)
+            written = _status_file(run)
+            if written.get("status") not in ACTIVE:  # it wrote how it ended before the kill: keep its words
+                return written["status"]
             return set_status(
                 run,
                 "stopped",
