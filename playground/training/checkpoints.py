@@ -15,8 +15,12 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     cpu = {k: v.detach().to("cpu").contiguous() if torch.is_tensor(v) else v for k, v in state.items()}
-    torch.save(cpu, tmp)
-    os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+    try:
+        torch.save(cpu, tmp)
+        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+    except BaseException:  # a full disk: never leave a half-written temporary behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: str | Path) -> dict:
