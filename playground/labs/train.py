@@ -118,7 +118,10 @@ class Preflight:
 
 
 def preflight(cfg: TrainConfig, ov: Overview | None) -> Preflight:
-    """Check the whole setup on the data's real shape, without building the model or training."""
+    """Check the whole setup on the data's real shape, without building the model or training.
+
+    ``ov`` None: the data could not be loaded, so nothing can launch (an error, not a silent pass).
+    """
     import torch
 
     from playground.common.device import pick_device
@@ -134,7 +137,12 @@ def preflight(cfg: TrainConfig, ov: Overview | None) -> Preflight:
     except ValueError as exc:
         out.errors.append(str(exc))
         return out
-    if ov is None:
+    if ov is None:  # no data to train on: a refused zip, an offline dataset that is not on disk, no upload yet
+        out.errors.append(
+            "Upload a zip of class folders first (Data tab)."
+            if cfg.dataset == "images" and not cfg.data_path
+            else "The data could not be loaded (the Data tab says why): fix that before launching."
+        )
         return out
     cpu = torch.device("cpu")
     try:  # the shape probe runs on the CPU: the same shapes as on any device

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import streamlit as st
 
@@ -65,6 +66,7 @@ def _on_zip() -> None:
     except ValueError as exc:
         _say("error", str(exc))
         return
+    state.stash(NS, "names", dict)[str(path)] = up.name  # messages name the user's file, not the stored hash
     _set_field("data_path", str(path))
 
 
@@ -152,7 +154,11 @@ def data_tab(cfg: TrainConfig) -> Overview | None:
     try:
         ov = _overview(cfg.dataset, cfg.dataset_size, cfg.image_size, cfg.val_fraction, cfg.data_seed, cfg.data_path)
     except ValueError as exc:
-        st.error(plain(exc), icon=":material/cloud_off:")
+        message = str(exc)
+        if cfg.data_path:  # the stored copy is named by its hash: say the name the user uploaded
+            own = state.stash(NS, "names", dict).get(cfg.data_path, "your zip")
+            message = message.replace(Path(cfg.data_path).name, own)
+        st.error(plain(message), icon=":material/cloud_off:")
         return None
     d = ov.describe
     h, w = d["image_size"]
