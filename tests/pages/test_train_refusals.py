@@ -25,7 +25,7 @@ def _zip_with_a_bad_crc() -> bytes:
     return bytes(data)
 
 
-def test_a_refused_zip_keeps_launch_off_and_names_the_users_file(page):
+def test_a_refused_zip_keeps_launch_off_and_names_the_users_file(page):  # noqa: F811
     at = page()
     at.selectbox(key="train_dataset").set_value("images").run()
     at.file_uploader(key="train_zip_upload").upload("holiday.zip", _zip_with_a_bad_crc(), "application/zip").run()
@@ -35,9 +35,18 @@ def test_a_refused_zip_keeps_launch_off_and_names_the_users_file(page):
     assert at.button(key="train_launch").disabled and "could not be loaded" in errors
 
 
-def test_an_offline_dataset_that_is_not_on_disk_keeps_launch_off(page, monkeypatch, tmp_path):
+def test_an_offline_dataset_that_is_not_on_disk_keeps_launch_off(page, monkeypatch, tmp_path):  # noqa: F811
     monkeypatch.setenv("PLAYGROUND_OFFLINE", "1")
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "nodata"))
     at = page({"dataset": "cifar10"})
     assert not at.exception and at.button(key="train_launch").disabled
     assert "could not be loaded" in texts(at, "error")
+
+
+def test_delete_asks_first(page, store):  # noqa: F811
+    from tests.pages.test_train import finished_run
+
+    run = finished_run(store)
+    at = page({"run": run.name})
+    assert "This cannot be undone" in texts(at, "markdown") and run.exists()  # the first click only asks
+    assert at.button(key="train_delete").proto.label == "Delete it for good"

@@ -113,16 +113,23 @@ def _label(r: runs.RunInfo, picked: list[runs.RunInfo]) -> str:
 
 
 def delete_button(info: runs.RunInfo) -> None:
-    """Delete the watched run (refused, with a sentence, while it is queued or running)."""
-    st.button(
+    """Delete the watched run after a second, explicit click (refused while it is queued or running)."""
+    with st.popover(
         "Delete run",
         icon=":material/delete:",
-        key=f"{NS}_delete",
         disabled=info.active,
-        on_click=_delete,
-        args=(info.path,),
         help="Stop it first." if info.active else "Removes its folder: config, metrics, weights and log.",
-    )
+    ):
+        st.markdown(f"Delete run `{info.id}` with its metrics, weights and log? This cannot be undone.")
+        st.button(
+            "Delete it for good",
+            icon=":material/delete_forever:",
+            type="primary",
+            key=f"{NS}_delete",
+            disabled=info.active,
+            on_click=_delete,
+            args=(info.path,),
+        )
 
 
 def _delete(path) -> None:
