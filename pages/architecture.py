@@ -7,6 +7,7 @@ from ui import state
 from ui.architecture import editor as arch_editor
 from ui.architecture import views as arch_views
 from ui.router import ensure_routed
+from ui.text import plain
 from ui.widgets import show_flash
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
@@ -27,7 +28,7 @@ arch_editor.model_picker(cfg)
 cfg = state.read(cfg, NS, WIDGETS)
 spec, problems = config_spec(cfg)
 for p in problems:
-    st.warning(p)
+    st.warning(plain(p))
 summary = arch_views.summarize_spec(spec, int(cfg.batch_size))
 
 editor, results = st.columns([2, 3], gap="large")

@@ -9,6 +9,7 @@ from playground.labs.augment import StudioConfig, compact_steps, studio_spec
 from ui import state
 from ui.augment import editor, views
 from ui.router import ensure_routed
+from ui.text import plain
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -24,7 +25,7 @@ st.caption(
 cfg = state.restore(StudioConfig, NS, WIDGETS)  # a stale or hand-edited link is pulled into range, with sentences
 spec, problems = studio_spec(cfg)
 for p in problems:
-    st.warning(p)
+    st.warning(plain(p))
 
 editor_col, preview_col = st.columns([5, 7], gap="large")
 with editor_col:
@@ -48,7 +49,7 @@ with rows:
         steps, {p.step: p.level for p in sorted(found, key=lambda p: p.level == "error") if p.step is not None}
     )
     for p in read_problems:
-        st.error(p)
+        st.error(plain(p))
     for p in found:
         (st.error if p.level == "error" else st.warning)(
             p.message, icon=":material/error:" if p.level == "error" else None

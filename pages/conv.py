@@ -10,6 +10,7 @@ from ui import state
 from ui.conv import editor as conv_editor
 from ui.conv import views as conv_views
 from ui.router import ensure_routed
+from ui.text import plain
 
 ensure_routed()  # a server's first visit may run this file without app.py (see ui/router.py)
 
@@ -24,7 +25,7 @@ st.caption(
 cfg = state.restore(ExplorerConfig, NS, WIDGETS)
 specs, problems = layer_specs(cfg)
 for p in problems:
-    st.warning(p)
+    st.warning(plain(p))
 cfg = replace(cfg, layers=[spec_to_dict(s) for s in specs])
 
 conv_editor.preset_buttons()

@@ -32,9 +32,7 @@ with setup_col:
     )
     with data_tab:
         overview = form.data_tab(cfg)
-    check = preflight(cfg, overview)
-    if overview is None and cfg.dataset == "images" and not cfg.data_path:
-        check.errors.append("Upload a zip of class folders first (Data tab).")
+    check = preflight(cfg, overview)  # no overview (data refused or missing): Launch stays off, with a sentence
     with model_tab:
         form.model_tab(cfg, check)
     with pipe_tab:

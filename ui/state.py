@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, TypeVar
 import streamlit as st
 
 from playground.common.urlstate import from_query, to_query
+from ui.text import plain
 
 C = TypeVar("C")
 
@@ -145,7 +146,7 @@ def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
     if _reads_link(ns):
         cfg, problems = from_query(cls, st.query_params.to_dict())
         for p in problems:
-            st.warning(p)
+            st.warning(plain(p))
         _back_to(ns, cfg) if not first_visit(ns) else save_config(cfg, ns)
     cfg = saved_config(ns)
     names = widget_fields if widget_fields is not None else {f.name for f in fields(cls)}  # type: ignore[arg-type]
@@ -165,7 +166,7 @@ def restore_from(ns: str, read_link: Callable[[Mapping[str, Any]], tuple[Any, li
         cfg, problems = read_link(st.query_params.to_dict())
         _back_to(ns, cfg) if not first_visit(ns) else save_config(cfg, ns)
         for p in problems:
-            st.warning(p)
+            st.warning(plain(p))
 
 
 def read(cfg: C, ns: str, widget_fields: set[str]) -> C:
@@ -211,7 +212,7 @@ def clamp_once(cfg: C, ns: str, widget_fields: set[str], clamp) -> C:
         return cfg
     cfg, problems = clamp(cfg)
     for p in problems:
-        st.warning(p)
+        st.warning(plain(p))
     set_config(cfg, ns, widget_fields)
     remember(ns, "checked", True)
     return cfg

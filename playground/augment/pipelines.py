@@ -37,6 +37,7 @@ from playground.augment.transforms import (
     step_kwargs,
 )
 from playground.augment.validate import check
+from playground.common.jsontext import loads as json_loads
 from playground.common.registry import Registry
 
 
@@ -177,7 +178,7 @@ def load_pipeline(p: Any) -> dict:
                 raise PipelineError(f"{path} could not be read ({exc}).") from None
             source = str(path)
         try:
-            obj = json.loads(text)
+            obj = json_loads(text)
         except json.JSONDecodeError as exc:
             raise PipelineError(
                 f"{source} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."

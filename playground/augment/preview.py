@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from playground.augment.budget import check_budget
 from playground.augment.pipelines import build_transform, per_image_steps
 from playground.augment.spec import PipelineError
 from playground.augment.transforms import TRANSFORMS, build_step
@@ -87,6 +88,7 @@ def preview_grid(spec: dict, image: torch.Tensor, n: int = 16, seed: int = 0) ->
     Raises PipelineError (a sentence naming the step) for an invalid pipeline or a step that fails on this image.
     """
     spec = check(spec, image_size=tuple(image.shape[-2:]), channels=int(image.shape[-3]))
+    check_budget(spec, tuple(image.shape[-2:]), int(n))  # before any draw: a sentence saying what to lower
     transform = build_transform(spec)
     out = []
     for i in range(int(n)):
@@ -113,6 +115,7 @@ def step_through(spec: dict, image: torch.Tensor, seed: int = 0, sample: int = 0
     Same seed, same order of random draws as ``preview_grid``, so the last view equals that grid cell.
     """
     spec = check(spec, image_size=tuple(image.shape[-2:]), channels=int(image.shape[-3]))
+    check_budget(spec, tuple(image.shape[-2:]), 1)
     views = [StepView(None, "Original", image)]
     x = image
     with seeded(seed + sample):

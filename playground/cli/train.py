@@ -49,6 +49,10 @@ def config_from_args(args: argparse.Namespace):
                 "or give a folder or .zip of class folders."
             )
         config.dataset, config.data_path = "images", str(path.resolve())
+        if path.is_file():
+            from playground.data.upload import check_zip
+
+            check_zip(path)  # a damaged or hostile zip: one sentence now, not a traceback from the run
     elif config.dataset == "images":
         raise ValueError("For your own images give the folder or .zip itself: --dataset path/to/images.zip.")
     config.validate()

@@ -28,6 +28,13 @@ SAMPLE_DIR = ASSETS / "sample-images"
 MAX_FILE_BYTES = 50 * 2**20  # 50 MiB: larger than any real photo we expect
 MAX_PIXELS = 60_000_000  # refuse beyond 60 MP: a 10000x10000 PNG bomb is 100 MP
 DEFAULT_MAX_SIDE = 2048  # downscale on arrival so previews stay interactive
+# Memory a decode may take, checked from the header before any pixel is decoded: the decoded bitmap plus the
+# working copies of its conversion to RGB/L. A 16-bit PNG compresses to almost nothing (7745x7745 in 0.11 MiB)
+# and its value-range stretch took 1.7 GiB in float64; 60 MP of RGB (240 MB) still fits.
+MAX_DECODE_BYTES = 512 * 2**20
+# Bytes per pixel of each mode as PIL holds it (RGB is stored in 4) plus what _to_rgb_or_l allocates for it.
+_DECODE_COST = {"1": 2, "L": 1, "P": 5, "RGB": 4, "RGBA": 12, "LA": 12, "PA": 12, "CMYK": 8, "YCbCr": 8}
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # 16/32-bit: the float64 stretch holds 3 copies + the 8-bit result
 SUPPORTED = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")  # PIL's names of the formats above
 
@@ -46,6 +53,12 @@ _ORIENTATIONS = {
     7: "mirrored and rotated",
     8: "rotated 90° counter-clockwise",
 }
+
+
+def decode_cost(mode: str, size: tuple[int, int]) -> int:
+    """Bytes decoding an image of this PIL ``mode`` and ``(w, h)`` takes at its peak (bitmap + conversion)."""
+    per_pixel = 4 + 3 * 8 + 1 if mode in _DEEP_MODES else _DECODE_COST.get(mode, 8)
+    return size[0] * size[1] * per_pixel
 
 
 def _too_big(name: str, claim: str) -> ImageError:
@@ -141,6 +154,12 @@ def load_image(data: bytes, name: str = "upload", max_side: int | None = DEFAULT
                 raise ImageError(f"{name} says it is {w}x{h} pixels, which is not an image.")
             if w * h > MAX_PIXELS:
                 raise _too_big(name, f"{w}x{h} pixels ({w * h / 1e6:,.0f} MP)")
+            if decode_cost(im.mode, (w, h)) > MAX_DECODE_BYTES:
+                raise ImageError(
+                    f"{name} is a {w}x{h} {im.mode} image: decoding it would take about "
+                    f"{decode_cost(im.mode, (w, h)) / 2**20:,.0f} MiB, over this server's {MAX_DECODE_BYTES >> 20} MiB "
+                    "for one image. Resize it (or save it as 8-bit) and upload again."
+                )
             if getattr(im, "is_animated", False):  # cheap: looks for a second frame only, never counts them all
                 notes.append("first frame of an animation")
             im.seek(0)

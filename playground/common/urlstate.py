@@ -16,6 +16,7 @@ import json
 from dataclasses import fields, is_dataclass
 from typing import Any, Mapping, TypeVar
 
+from playground.common.jsontext import loads as json_loads
 from playground.common.settings import default_of, fit_values
 
 C = TypeVar("C")
@@ -52,7 +53,7 @@ def decode_value(text: str, like: Any) -> Any:
         return value
     if isinstance(like, str):
         return text
-    value = json.loads(text)
+    value = json_loads(text)  # JSONDecodeError, never RecursionError, for a deep one
     if isinstance(like, (list, tuple)) and not isinstance(value, list):
         raise ValueError("expected a list")
     if isinstance(like, dict) and not isinstance(value, dict):

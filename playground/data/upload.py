@@ -17,13 +17,18 @@ Every image is cropped to a centred square and resized to ``image_size`` (defaul
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import io
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -34,7 +39,7 @@ from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
 
 MAX_FILES = 20_000  # entries in a zip / files in a folder
 MAX_TOTAL_BYTES = 500 * 2**20  # uncompressed
-MAX_RATIO = 100  # uncompressed / compressed, per member over 1 MiB
+MAX_RATIO = 100  # uncompressed / compressed: per member over 64 KiB, and for the whole zip
 MAX_UPLOAD_BYTES = 200 * 2**20  # the size of an uploaded zip itself (Streamlit's default limit)
 DEFAULT_IMAGE_SIZE = 32
 MIN_CLASSES, MIN_PER_CLASS = 2, 2
@@ -72,13 +77,60 @@ def _is_system(parts: tuple[str, ...]) -> bool:
     return any(p.lower() in _SYSTEM or p.startswith(".") for p in parts)
 
 
-def _zip_members(path: Path, tally: _Tally) -> list[tuple[tuple[str, ...], bytes]]:
-    """``(parts, bytes)`` of every candidate image in the zip, after all the safety checks."""
+def _unreadable(path: Path, exc: BaseException, member: str | None = None) -> DataError:
+    """One sentence for a zip the zipfile module cannot read (whatever it raises)."""
+    if isinstance(exc, NotImplementedError):
+        why = "uses a compression method this app cannot read (zip it again with ordinary deflate compression)"
+    elif isinstance(exc, UnicodeDecodeError):
+        why = "has file names that are not valid UTF-8 although the zip says they are"
+    elif isinstance(exc, (zlib.error, EOFError)):
+        why = "holds corrupt compressed data"
+    elif member is None:  # the archive itself: no zip directory, a broken one
+        why = f"is not a readable zip file ({exc})"
+    else:  # BadZipFile (a bad CRC, a size that lies), OSError
+        why = f"is damaged ({exc})"
+    where = f" ({member!r})" if member else ""
+    return DataError(f"{path.name}{where} {why}. Zip your class folders again and upload that zip.")
+
+
+# Everything zipfile raises on a crafted archive: open, directory, names, member data.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    UnicodeDecodeError,
+    ValueError,
+    struct.error,
+)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
+    try:
+        with zf.open(info) as f:
+            data = f.read(info.file_size + 1)  # bounded by what the directory declares
+    except _ZIP_ERRORS as exc:
+        raise _unreadable(path, exc, info.filename) from None
+    if len(data) > info.file_size:
+        raise DataError(f"{path.name} is refused: {info.filename!r} holds more than it declares.")
+    return data
+
+
+@contextlib.contextmanager
+def _zip_members(path: Path, tally: _Tally) -> Iterator[list[tuple[tuple[str, ...], Callable[[], bytes]]]]:
+    """``(parts, read)`` of every candidate image in the zip, after all the safety checks; ``read()`` gives its bytes.
+
+    Members are read one at a time while the zip is open (the caller decodes each and drops its
+    bytes), so a zip costs the memory of one image, not the sum of its members.
+    """
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{path.name} is not a readable zip file ({exc}). Zip your class folders again.") from None
+    except _ZIP_ERRORS as exc:
+        raise _unreadable(path, exc) from None
     with zf:
+        out = []
         infos = zf.infolist()
         if len(infos) > MAX_FILES:
             raise DataError(f"{path.name} lists {len(infos)} entries, over the limit of {MAX_FILES}. Use fewer images.")
@@ -89,13 +141,18 @@ def _zip_members(path: Path, tally: _Tally) -> list[tuple[tuple[str, ...], bytes
                 f"{path.name} unpacks to {total / 2**20:.0f} MiB, over the limit of "
                 f"{MAX_TOTAL_BYTES >> 20} MiB. Use fewer or smaller images."
             )
+        packed = sum(info.compress_size for info in infos)
+        if total > 2**20 and total > MAX_RATIO * max(packed, 1):  # many small members that each pass the check below
+            raise DataError(
+                f"{path.name} is refused: it expands {total // max(packed, 1)} times (a zip bomb?). "
+                "Images hardly compress; zip real image files."
+            )
         for info in infos:
-            if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            if info.file_size > 2**16 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 raise DataError(
                     f"{path.name} is refused: {info.filename!r} expands {info.file_size // max(info.compress_size, 1)}"
                     f" times (a zip bomb?). Images hardly compress; zip real image files."
                 )
-        out = []
         for info in infos:
             parts = parts_of[info.filename]
             if info.is_dir() or not parts:
@@ -109,15 +166,21 @@ def _zip_members(path: Path, tally: _Tally) -> list[tuple[tuple[str, ...], bytes
             elif PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_EXTENSIONS:
                 tally.skip("files that are not images", info.filename)
             else:
-                with zf.open(info) as f:
-                    data = f.read(info.file_size + 1)
-                if len(data) > info.file_size:
-                    raise DataError(f"{path.name} is refused: {info.filename!r} holds more than it declares.")
-                out.append((parts, data))
-        return out
+                out.append((parts, functools.partial(_read_member, zf, info, path)))
+        yield out
 
 
-def _folder_members(root: Path, tally: _Tally) -> list[tuple[tuple[str, ...], bytes]]:
+def check_zip(path: str | Path) -> None:
+    """Read every member of an image zip once (bounded, CRC-checked, nothing decoded); DataError if unusable.
+
+    For the CLI, before a run folder is made: a damaged zip is one line and exit status 2, not a failed run.
+    """
+    with _zip_members(Path(path), _Tally()) as members:
+        for _, read in members:
+            read()
+
+
+def _folder_members(root: Path, tally: _Tally) -> list[tuple[tuple[str, ...], Callable[[], bytes]]]:
     """The same for a folder on disk: links skipped, never followed; the same limits."""
     out, seen, total = [], 0, 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -144,11 +207,11 @@ def _folder_members(root: Path, tally: _Tally) -> list[tuple[tuple[str, ...], by
                 total += st.st_size
                 if total > MAX_TOTAL_BYTES:
                     raise DataError(f"{root} holds over {MAX_TOTAL_BYTES >> 20} MiB of images, the limit. Use fewer.")
-                out.append((parts, full.read_bytes()))
+                out.append((parts, full.read_bytes))
     return out
 
 
-def _strip_wrapper(items: list[tuple[tuple[str, ...], bytes]]) -> list[tuple[tuple[str, ...], bytes]]:
+def _strip_wrapper(items: list[tuple[tuple[str, ...], Any]]) -> list[tuple[tuple[str, ...], Any]]:
     """Look through single top folders that wrap every class folder (``photos/cats/1.jpg``)."""
     while items and all(len(p) >= 3 for p, _ in items) and len({p[0] for p, _ in items}) == 1:
         items = [(p[1:], d) for p, d in items]
@@ -166,25 +229,25 @@ def read_image_folder(path: str | Path, image_size: int | None = None) -> RawDat
     size = image_size or DEFAULT_IMAGE_SIZE
     tally = _Tally()
     if path.is_dir():
-        items = _folder_members(path, tally)
+        opened = contextlib.nullcontext(_folder_members(path, tally))
     elif path.is_file():
-        items = _zip_members(path, tally)
+        opened = _zip_members(path, tally)
     else:
         raise DataError(f"{path} does not exist: give a folder of class folders or a .zip of them.")
-    items = _strip_wrapper(items)
     by_class: dict[str, list[np.ndarray]] = {}
     gray = True
-    for parts, data in items:
-        if len(parts) < 2:
-            tally.skip("images outside a class folder", "/".join(parts))
-            continue
-        try:
-            im = load_image(data, name="/".join(parts), max_side=max(4 * size, 256)).image
-        except ImageError:
-            tally.skip("files that could not be decoded as images", "/".join(parts))
-            continue
-        gray &= im.mode == "L"
-        by_class.setdefault(parts[0], []).append(_to_array(im, size))  # (S, S) for "L", (S, S, 3) for "RGB"
+    with opened as members:
+        for parts, read in _strip_wrapper(members):
+            if len(parts) < 2:
+                tally.skip("images outside a class folder", "/".join(parts))
+                continue
+            try:  # one member's bytes at a time: decoded, cropped to size x size, dropped
+                im = load_image(read(), name="/".join(parts), max_side=max(4 * size, 256)).image
+            except ImageError:
+                tally.skip("files that could not be decoded as images", "/".join(parts))
+                continue
+            gray &= im.mode == "L"
+            by_class.setdefault(parts[0], []).append(_to_array(im, size))  # (S, S) for "L", (S, S, 3) for "RGB"
     names = sorted(by_class)
     how = "Put one folder per class, each holding JPEG or PNG images (e.g. cats/001.jpg, dogs/001.jpg), and zip them."
     if not names:

@@ -188,6 +188,18 @@ def kernel_from_cells(cells) -> torch.Tensor:
 # --------------------------------------------------------------------------- applying
 
 
+PHOTO_SIDE = 512  # the image tab's photo, longest side
+# Work budget of one convolution of the photo (multiply-accumulates): the translation study runs
+# max_shift + 2 of them, so 16 shifts of a 64x64 kernel on a 512x512 photo would be 20 G MACs (minutes here).
+PHOTO_CONV_MACS = 30_000_000
+
+
+def photo_side(kernel: tuple[int, int]) -> int:
+    """The longest side the image tab gives its photo for this kernel: 512, smaller for big kernels."""
+    taps = max(1, int(kernel[0]) * int(kernel[1]))
+    return max(32, min(PHOTO_SIDE, int((PHOTO_CONV_MACS / taps) ** 0.5)))
+
+
 def conv_with_kernel(image: torch.Tensor, kernel: torch.Tensor, spec: ConvSpec) -> torch.Tensor:
     """Convolve a grayscale image ``(1, H, W)`` with one ``(kh, kw)`` kernel using ``spec``'s geometry.
 

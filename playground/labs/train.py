@@ -12,6 +12,7 @@ every reason the run could not work -- the same checks the run itself would fail
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -20,6 +21,18 @@ from playground.runs import store as runs
 from playground.training.loop import TrainConfig
 
 SMALL_INPUT_PIXELS = 64 * 64  # above this a CPU run gets the "large inputs are slow" warning
+
+
+def max_run_bytes() -> int:
+    """The training memory one run may take on this server (weights, gradients, optimizer state, activations).
+
+    ``PLAYGROUND_MAX_RUN_GIB`` sets it (default 8 GiB); the device's own memory also bounds it.
+    """
+    try:
+        gib_limit = float(os.environ.get("PLAYGROUND_MAX_RUN_GIB", "8"))
+    except ValueError:
+        gib_limit = 8.0
+    return int((gib_limit if gib_limit > 0 else 8.0) * 2**30)
 
 
 uploads_dir = runs.uploads_dir  # where the page keeps uploads (the run store's layout)
@@ -105,7 +118,10 @@ class Preflight:
 
 
 def preflight(cfg: TrainConfig, ov: Overview | None) -> Preflight:
-    """Check the whole setup on the data's real shape, without building the model or training."""
+    """Check the whole setup on the data's real shape, without building the model or training.
+
+    ``ov`` None: the data could not be loaded, so nothing can launch (an error, not a silent pass).
+    """
     import torch
 
     from playground.common.device import pick_device
@@ -121,7 +137,12 @@ def preflight(cfg: TrainConfig, ov: Overview | None) -> Preflight:
     except ValueError as exc:
         out.errors.append(str(exc))
         return out
-    if ov is None:
+    if ov is None:  # no data to train on: a refused zip, an offline dataset that is not on disk, no upload yet
+        out.errors.append(
+            "Upload a zip of class folders first (Data tab)."
+            if cfg.dataset == "images" and not cfg.data_path
+            else "The data could not be loaded (the Data tab says why): fix that before launching."
+        )
         return out
     cpu = torch.device("cpu")
     try:  # the shape probe runs on the CPU: the same shapes as on any device
@@ -136,6 +157,10 @@ def preflight(cfg: TrainConfig, ov: Overview | None) -> Preflight:
         out.errors.append(f"The model does not fit {out.input_shape[2]}x{out.input_shape[1]} inputs: {s.error}")
         return out
     out.params, out.macs = s.total_params, s.total_macs
+    budget = _memory_budget(cfg, s, device)
+    if budget:
+        out.errors.append(budget)
+        return out
     c, h, w = out.input_shape
     if device.type == "cpu" and h * w > SMALL_INPUT_PIXELS:
         factor = h * w / (ov.shape[1] * ov.shape[2])
@@ -158,6 +183,28 @@ def preflight(cfg: TrainConfig, ov: Overview | None) -> Preflight:
     if steps < 20:
         out.warnings.append(f"Only {steps} steps in all: raise the epochs or lower the batch size to see curves.")
     return out
+
+
+def _memory_budget(cfg: TrainConfig, s, device) -> str | None:
+    """A sentence when the run's training memory (the summary's float32 estimate) passes what one run may take."""
+    from playground.models.summary import OPTIMIZER_STATES, available_memory, gib
+
+    momentum = cfg.optimizer == "sgd" and float(getattr(cfg, "momentum", 0) or 0) > 0
+    opt = "sgd_momentum" if momentum else (cfg.optimizer if cfg.optimizer in OPTIMIZER_STATES else "adam")
+    m = s.memory(batch_size=int(cfg.batch_size), optimizer=opt)
+    limit, where = max_run_bytes(), "this server's limit for one run"
+    if device.type == "cuda":
+        dev_bytes, label = available_memory()
+        if dev_bytes and 0.9 * dev_bytes < limit:
+            limit, where = int(0.9 * dev_bytes), f"what {label} can hold"
+    if m.total <= limit:
+        return None
+    return (
+        f"This run needs about {gib(m.total)} for training (weights {gib(m.weights)}, gradients {gib(m.gradients)}, "
+        f"optimizer state {gib(m.optimizer_state)}, activations for a batch of {cfg.batch_size} "
+        f"{gib(m.activations)}), over {where} ({gib(limit)}): lower the batch size, the image size or the "
+        "model's width or depth."
+    )
 
 
 def widget_fields() -> set[str]:

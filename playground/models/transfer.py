@@ -25,6 +25,7 @@ import torch.nn as nn
 import torchvision
 
 from playground.common.registry import Registry
+from playground.common.weightsfile import check_weights_archive, load_error
 
 BACKBONES: Registry = Registry("backbone")
 for _name in (
@@ -369,6 +370,7 @@ def read_weights_file(data: bytes, name: str = "weights file") -> dict:
         raise ValueError(f"{name} is empty.")
     from playground.models.export import is_safetensors, read_safetensors
 
+    check_weights_archive(data, name)  # the tensors' bytes from the archive's directory, before anything loads
     try:
         if is_safetensors(data):  # told apart by content: the file name may say .pt
             obj = read_safetensors(data)
@@ -377,7 +379,7 @@ def read_weights_file(data: bytes, name: str = "weights file") -> dict:
     except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not a weights file"
         raise ValueError(
             f"{name} is not a PyTorch weights file (torch.save or safetensors) this app can read safely "
-            f"({(str(exc).splitlines() or [type(exc).__name__])[0][:160]})."
+            f"({load_error(exc)})."
         ) from None
     sd = _unwrap(obj)
     # Strip the prefixes DataParallel/our own wrapper add, so any of them loads.

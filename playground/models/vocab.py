@@ -17,6 +17,7 @@ from typing import Any
 
 import torch.nn as nn
 
+from playground.common.jsontext import loads as json_loads
 from playground.models.blocks import ACTIVATIONS
 from playground.models.layers import LEAVES, MAX_DIM, Field, LayerType
 
@@ -295,7 +296,7 @@ def load_spec(source: "str | Path | bytes | dict") -> dict:
             raise SpecError(f"No spec file at {text!r}: give a preset name or the path of a .json spec.")
         text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        data = json.loads(text)
+        data = json_loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"The spec is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     return normalize(data)

@@ -47,6 +47,20 @@ def duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _count(v) -> int:
+    """A positive whole count from an event field; 1 when it is missing or damaged."""
+    return int(v) if _is_number(v) and math.isfinite(v) and v >= 1 else 1
+
+
+def _numbers(e: dict, keys: tuple[str, ...]) -> bool:
+    """Does event ``e`` carry these keys as finite numbers (the ones the curves and progress index by)?"""
+    return all(_is_number(e.get(k)) and math.isfinite(e[k]) for k in keys)
+
+
 @dataclass
 class RunHistory:
     """Everything a run reported so far, grouped by event type."""
@@ -59,12 +73,12 @@ class RunHistory:
     def add(self, events: list[dict]) -> "RunHistory":
         """Take new events (in order); returns self."""
         for e in events:
-            kind = e.get("type")
+            kind = e.get("type") if isinstance(e, dict) else None
             if kind == "start":
                 self.start = e
-            elif kind == "step":
+            elif kind == "step" and _numbers(e, ("step", "epoch", "time")):
                 self.steps.append(e)
-            elif kind == "epoch":
+            elif kind == "epoch" and _numbers(e, ("step", "epoch")):
                 self.epochs.append(e)
             elif kind == "end":
                 self.end = e
@@ -78,18 +92,20 @@ class RunHistory:
         """Progress with throughput and ETA (from the recent step rate); None before the start event."""
         if not self.start:
             return None
-        total = int(self.start.get("total_steps") or 1)
-        epochs = int(self.start.get("epochs") or 1)
+        total = _count(self.start.get("total_steps"))
+        epochs = _count(self.start.get("epochs"))
         last = self.steps[-1] if self.steps else None
         step = int(last["step"]) if last else 0
         epoch = float(last["epoch"]) if last else 0.0
-        elapsed = float(last["time"]) if last else float(self.start.get("time") or 0)
-        if now_wall is not None and self.start.get("wall") is not None and not self.end:
-            elapsed = max(elapsed, now_wall - (self.start["wall"] - float(self.start.get("time") or 0)))
+        t0 = float(self.start["time"]) if _is_number(self.start.get("time")) else 0.0
+        elapsed = float(last["time"]) if last else t0
+        if now_wall is not None and _is_number(self.start.get("wall")) and not self.end:
+            elapsed = max(elapsed, now_wall - (self.start["wall"] - t0))
         rate = self._step_rate()
-        ips = rate * float(self.start.get("batch_size") or 0) if rate else None
-        if self.epochs:
-            ips = self.epochs[-1].get("images_per_second") or ips
+        batch = self.start.get("batch_size")
+        ips = rate * float(batch) if rate and _is_number(batch) else None
+        if self.epochs and _is_number(self.epochs[-1].get("images_per_second")):
+            ips = self.epochs[-1]["images_per_second"] or ips
         eta = (total - step) / rate if rate and not self.end else None
         return Progress(min(step / total, 1.0), step, total, epoch, epochs, elapsed, ips, eta)
 
@@ -107,8 +123,8 @@ class RunHistory:
         xs, ys = [], []
         for e in rows:
             v = e.get(key)
-            if v is None or not math.isfinite(v):
-                continue
+            if not _is_number(v) or not math.isfinite(v):
+                continue  # missing, null, or not a number in a damaged file
             xs.append(e["step"] if per == "step" else e["epoch"])
             ys.append(float(v))
         return xs, ys
@@ -119,7 +135,7 @@ class RunHistory:
 
     def best(self, key: str = "val_accuracy") -> dict | None:
         """The epoch event with the highest ``key``."""
-        rows = [e for e in self.epochs if e.get(key) is not None]
+        rows = [e for e in self.epochs if _is_number(e.get(key))]
         return max(rows, key=lambda e: e[key]) if rows else None
 
 

@@ -37,6 +37,7 @@ however it exits, so a crashed run can never block the queue. Runs under ``torch
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import math
 import os
@@ -113,10 +114,30 @@ def slots_per_device() -> int:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so readers see the old file or the new one, never a torn one."""
+    """Write JSON so readers see the old file or the new one, never a torn one.
+
+    A failed write (a full disk: ENOSPC) removes its temporary file and raises the OSError.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=1))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(_finite(data), indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def disk_sentence(exc: OSError, what: str) -> str:
+    """A sentence for a write the disk refused (full, read-only, over quota)."""
+    why = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the disk is read-only",
+    }
+    return (
+        f"{what} could not be written: {why.get(exc.errno, exc.strerror or str(exc))}. Free some space "
+        "(delete old runs or uploads) and try again."
+    )
 
 
 def _read_json(path: Path, default: Any = None) -> Any:
@@ -171,9 +192,11 @@ def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
     events = []
     for line in chunk[: end + 1].splitlines():
         try:
-            events.append(json.loads(line))
-        except ValueError:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
             continue  # never a reason to stop showing the rest
+        if isinstance(event, dict) and isinstance(event.get("type"), str):  # a JSON line that is not an event: skipped
+            events.append(event)
     return events, offset + end + 1
 
 
@@ -286,9 +309,13 @@ def create_run(config, runs_root: str | Path | None = None) -> Path:
             break
         except FileExistsError:
             continue
-    write_json_atomic(path / "config.json", config.to_dict())
-    write_json_atomic(path / "status.json", {"status": "queued", "reason": "", "created": time.time()})
-    (path / "events.jsonl").touch()
+    try:
+        write_json_atomic(path / "config.json", config.to_dict())
+        write_json_atomic(path / "status.json", {"status": "queued", "reason": "", "created": time.time()})
+        (path / "events.jsonl").touch()
+    except OSError as exc:  # a full disk: no half-made run folder is left behind
+        shutil.rmtree(path, ignore_errors=True)
+        raise RunStoreError(disk_sentence(exc, "The new run's folder")) from None
     return path
 
 
@@ -313,25 +340,59 @@ CRASH_REASON = (
 )
 
 
+CORRUPT_REASON = (
+    "This run's status.json is damaged ({why}), so how it ended is unknown. Its config, events, metrics and "
+    "weights are kept: open its curves, or delete it."
+)
+
+
+def _status_file(run: Path) -> dict:
+    """``status.json`` as a dict; a missing or damaged one as a "crashed" record that says which."""
+    try:
+        data = json.loads((run / "status.json").read_text())
+    except FileNotFoundError:
+        return {"status": "crashed", "reason": "status.json is missing."}
+    except (OSError, ValueError) as exc:
+        why = "not valid JSON" if isinstance(exc, ValueError) else f"unreadable: {exc.strerror or exc}"
+        return {"status": "crashed", "reason": CORRUPT_REASON.format(why=why), "corrupt": True}
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        return {"status": "crashed", "reason": CORRUPT_REASON.format(why="not a status record"), "corrupt": True}
+    return data
+
+
+class RunStoreError(ValueError):
+    """The run store could not do what was asked (a full disk); the message says what to do."""
+
+
+def _record(run: Path, status: str, reason: str) -> dict:
+    """``set_status`` for a reader that noticed how a run ended; on a full disk the verdict is returned unsaved."""
+    try:
+        return set_status(run, status, reason)
+    except OSError:
+        data = _status_file(run)
+        data.update(status=status, reason=reason + " (Not recorded: the disk holding the runs is full.)")
+        return data
+
+
 def read_status(run_dir: str | Path) -> dict:
     """``status.json``, with a dead queued/running run recorded and returned as "crashed"."""
     run = Path(run_dir)
-    data = _read_json(run / "status.json", {}) or {"status": "crashed", "reason": "status.json is missing."}
+    data = _status_file(run)
     if data.get("status") not in ACTIVE:
         return data
     proc = _process(run)
     if not proc:
         if time.time() - float(data.get("created", 0)) < 60:
             return data  # just created: its process is being started
-        return set_status(run, "crashed", "The run's process never started.")
+        return _record(run, "crashed", "The run's process never started.")
     if pid_alive(proc.get("pid"), _started(proc)):
         return data
-    again = _read_json(run / "status.json", {}) or {}
+    again = _status_file(run)
     if again.get("status") not in ACTIVE:  # it finished between our two reads
         return again
     if (run / STOP_MARK).exists():  # asked to stop, and died before it could write so (e.g. while starting)
-        return set_status(run, "stopped", "Stopped on request before it started training.")
-    return set_status(run, "crashed", CRASH_REASON.format(pid=proc.get("pid")))
+        return _record(run, "stopped", "Stopped on request before it started training.")
+    return _record(run, "crashed", CRASH_REASON.format(pid=proc.get("pid")))
 
 
 def run_info(run_dir: str | Path) -> RunInfo:
@@ -459,6 +520,9 @@ def stop(run_dir: str | Path, grace: float = 10.0) -> str:
             _signal(pid, signal.SIGKILL)
             while pid_alive(pid, ticks):
                 time.sleep(0.05)
+            written = _status_file(run)
+            if written.get("status") not in ACTIVE:  # it wrote how it ended before the kill: keep its words
+                return written["status"]
             return set_status(
                 run,
                 "stopped",

@@ -9,6 +9,7 @@ status "failed" with a sentence (the traceback goes to the log), never a silent 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -58,6 +59,8 @@ def failure_reason(exc: BaseException) -> str:
         )
     if isinstance(exc, MemoryError):
         return "The machine ran out of memory. Use a smaller dataset, smaller images or a smaller batch."
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return runs.disk_sentence(exc, "The run's files (weights, metrics)")
     if isinstance(exc, (DataError, ValueError, FileNotFoundError)):
         return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     return f"Training failed with {exc.__class__.__name__}: {str(exc).strip()[:300]}. The log has the details."
@@ -171,16 +174,29 @@ def execute_run(
     except Exception as exc:  # noqa: BLE001 - every failure becomes a status with a sentence
         traceback.print_exc()  # to log.txt
         reason = failure_reason(exc)
-        writer.write({"type": "end", "time": None, "status": "failed", "reason": reason})
-        if board:
-            board.event({"type": "end", "status": "failed"})
-        st = runs.set_status(run, "failed", reason)
+        st = {"status": "failed", "reason": reason}
+        try:  # on a full disk these fail too: the handler itself must not raise (readers then see "crashed")
+            writer.write({"type": "end", "time": None, "status": "failed", "reason": reason})
+            if board:
+                board.event({"type": "end", "status": "failed"})
+            st = runs.set_status(run, "failed", reason)
+        except OSError:
+            traceback.print_exc()
     finally:
-        writer.close()
+        try:
+            writer.close()
+        except OSError:  # the last line could not be flushed to a full disk
+            pass
         if board:
-            board.close()
+            try:
+                board.close()
+            except OSError:
+                pass
         if slot is not None:
             slot.release()
     out = summary(run, st, history)
-    runs.set_status(run, st["status"], st.get("reason", ""), final=out)
+    try:
+        runs.set_status(run, st["status"], st.get("reason", ""), final=out)
+    except OSError:
+        pass  # the status written above (or the readers' "crashed") stands
     return out

@@ -34,6 +34,8 @@ from typing import Any
 
 import torch.nn as nn
 
+from playground.common.jsontext import loads as json_loads
+
 TRANSFER_KEYS = ("weights_file", "from_run", "source")  # beside TransferConfig's fields
 
 
@@ -41,13 +43,13 @@ def as_model_config(model: Any) -> Any:
     """A transfer dict given as JSON text or a JSON file becomes the dict; anything else is returned as is."""
     if isinstance(model, str) and model.strip().startswith("{"):
         try:
-            obj = json.loads(model)
+            obj = json_loads(model)
         except ValueError:
             return model
         return obj if isinstance(obj, dict) and obj.get("kind") == "transfer" else model
     if isinstance(model, (str, Path)) and str(model).endswith(".json") and Path(model).is_file():
         try:
-            obj = json.loads(Path(model).read_text(encoding="utf-8"))
+            obj = json_loads(Path(model).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return model  # the zoo's loader says what is wrong with it
         return obj if isinstance(obj, dict) and obj.get("kind") == "transfer" else model

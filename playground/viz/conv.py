@@ -19,6 +19,9 @@ from playground.viz.animation import FramedFigure
 
 MAX_FRAMES = 400  # beyond this the animation samples positions evenly
 MAX_MAP_SIDE = 192  # feature maps are drawn with at most this many cells a side (see feature_map)
+# Each frame draws one shape per kernel tap: a 64x64 kernel over 400 frames would be 1.6 M plotly shapes
+# (minutes of CPU and gigabytes for one figure). Big kernels get fewer frames, so a figure stays this small.
+MAX_SHAPES = 40_000
 MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high
 
 TAP, WINDOW, OUT = "rgba(255,111,60,0.55)", "rgba(255,111,60,1)", "rgba(40,120,220,0.6)"
@@ -189,6 +192,7 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         fig.add_trace(t)
 
     positions = [(i, j) for i in range(oh) for j in range(ow)]
+    max_frames = max(1, min(max_frames, MAX_SHAPES // (kh * kw + 2)))  # + the window outline and the output cell
     if len(positions) > max_frames:
         step = len(positions) / max_frames
         positions = [positions[int(k * step)] for k in range(max_frames)]

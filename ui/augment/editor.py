@@ -26,6 +26,7 @@ from playground.augment.codegen import step_source
 from playground.augment.pipelines import PIPELINES
 from playground.augment.spec import MAX_STEPS, PipelineError, make_step, normalize_spec
 from playground.augment.transforms import TRANSFORMS, Param, groups
+from playground.common.jsontext import loads as json_loads
 from playground.common.lists import edit_rows, is_row_edit
 from playground.labs.augment import DEFAULT_PRESET, StudioConfig, compact_steps, preset_steps
 from ui import state
@@ -148,7 +149,7 @@ def load_json_upload() -> None:
     if up is None:
         return
     try:
-        spec = normalize_spec(json.loads(up.getvalue().decode("utf-8")))
+        spec = normalize_spec(json_loads(up.getvalue().decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         state.remember(NS, "json_error", f"{up.name} is not a JSON file ({exc}). Upload a pipeline saved from here.")
         return

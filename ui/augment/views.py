@@ -25,6 +25,7 @@ from playground.labs.augment import StudioConfig
 from playground.viz import augment as vz
 from ui import handoff, state
 from ui.augment.editor import NS, load_json_upload
+from ui.text import plain
 from ui.widgets import IMAGE_TYPES, bounds, options, share_link
 
 
@@ -77,7 +78,7 @@ def photo_sources(cfg: StudioConfig) -> tuple[Photo, list[Photo]]:
         try:
             loaded = _decode(data, up.name, cfg.max_side)
         except ImageError as exc:
-            st.error(f"{exc}", icon=":material/broken_image:")
+            st.error(plain(exc), icon=":material/broken_image:")
             continue
         name = up.name if up.name not in [p.name for p in photos] else f"{up.name} ({len(photos) + 1})"
         photos.append(Photo(name, f"{digest}:{cfg.max_side}", loaded))
@@ -153,7 +154,7 @@ def grid(cfg: StudioConfig, spec: dict, photo: Photo) -> ap.GridResult | None:
     try:
         result = _grid(photo.key, json.dumps(spec), int(cfg.n), int(cfg.seed), image)
     except PipelineError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return None
     left, right = st.columns([1, 3], gap="medium")
     with left:
@@ -196,7 +197,7 @@ def step_through(cfg: StudioConfig, spec: dict, photo: Photo) -> None:
     try:
         views = _steps(photo.key, json.dumps(spec), int(cfg.seed), min(int(cfg.inspect), int(cfg.n)) - 1, photo.tensor)
     except PipelineError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     for j, (label, arr, caption) in enumerate(views):
         if j % 4 == 0:
@@ -247,7 +248,7 @@ def mix(cfg: StudioConfig, spec: dict, photos: list[Photo], add_step) -> None:
     try:
         mixed, soft = ap.mix_batch(spec, images, labels, len(classes), int(cfg.seed))
     except PipelineError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     st.caption(
         f"A batch of {n}: each photo is its own class ({len(classes)} classes). Sample i is augmented with "
@@ -302,7 +303,7 @@ def export(cfg: StudioConfig, spec: dict, n_classes: int) -> None:
             handoff.train_with_pipeline(text)
         st.file_uploader("Load a pipeline JSON", type=["json"], key=f"{NS}_json_upload", on_change=load_json_upload)
         if state.recall(NS, "json_error"):
-            st.error(state.recall(NS, "json_error"))
+            st.error(plain(state.recall(NS, "json_error")))
     st.markdown(
         "**Share**: the address bar always holds this setup (pipeline, seed, photo size limit); uploaded "
         "photos stay here, so the link shows the bundled sample."

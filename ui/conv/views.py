@@ -13,6 +13,7 @@ from playground.models.arithmetic import LayerReport, LayerSpec, analyse_layer, 
 from playground.viz import conv as vz
 from ui import state
 from ui.conv.editor import NS, WIDGETS
+from ui.text import plain
 from ui.widgets import IMAGE_TYPES, bounds, options, pair_text, shape_text
 
 
@@ -30,6 +31,12 @@ def _publish_section() -> ExplorerConfig:
 def _window_figure(spec: LayerSpec, hw: tuple[int, int], seed: int):
     # Built once per geometry and shared by every session: the animation is pure in (spec, hw, seed).
     return vz.sliding_window(spec, hw, seed=seed)
+
+
+def _count(n: int | None) -> int | float | None:
+    """A count for the table: above 2**53 as a float, since the table's int64 columns overflow at 9.2e18
+    (the widgets' maxima give a fully-connected equivalent of 1e21); below it, exact."""
+    return float(n) if n is not None and abs(n) >= 2**53 else n
 
 
 def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
@@ -52,9 +59,9 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
             {
                 "Layer": f"{r.index + 1}. {r.label}",
                 "Output shape": shape_text(r.out_shape),
-                "Parameters": r.params,
-                "Fully-connected equivalent": r.fc_params,
-                "MACs per image": r.macs,
+                "Parameters": _count(r.params),
+                "Fully-connected equivalent": _count(r.fc_params),
+                "MACs per image": _count(r.macs),
                 "Receptive field": pair_text(r.receptive_field),
                 "Jump": pair_text(r.jump),
             }
@@ -171,13 +178,13 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _decode(data: bytes, name: str):
-    return load_image(data, name=name, max_side=512)
+def _decode(data: bytes, name: str, side: int = 512):
+    return load_image(data, name=name, max_side=side)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _sample(name: str):
-    return load_sample(name, max_side=512)
+def _sample(name: str, side: int = 512):
+    return load_sample(name, max_side=side)
 
 
 @st.fragment
@@ -198,11 +205,12 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     )
     c[3].number_input("Random kernel seed", key=state.key(NS, "kernel_seed"), **bounds(ExplorerConfig, "kernel_seed"))
     cfg = _publish_section()
+    side = kernels.photo_side(conv.kernel)  # a big kernel gets a smaller photo: the work stays bounded
     try:
-        loaded = _decode(upload.getvalue(), upload.name) if upload else _sample(cfg.image)
+        loaded = _decode(upload.getvalue(), upload.name, side) if upload else _sample(cfg.image, side)
     except ImageError as exc:
-        st.error(f"{exc} Showing the sample photo instead.")
-        loaded = _sample(cfg.image)
+        st.error(plain(f"{exc} Showing the sample photo instead."))
+        loaded = _sample(cfg.image, side)
     left, mid, right = st.columns(3)
     with left:
         image = to_tensor(loaded.image, gray=True)  # (1, H, W) in [0, 1]
@@ -241,7 +249,7 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     try:
         results = kernels.translation_study(image, kernel, conv, pool, int(cfg.max_shift))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     st.plotly_chart(vz.shift_chart(results), width="stretch", key="conv_shift_chart")
     r1 = next((r for r in results if r.shift == 1), results[-1])

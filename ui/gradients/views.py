@@ -17,6 +17,7 @@ import streamlit as st
 from playground.labs.gradients import GradFlowConfig, GradFlowResult, run_study, study_data
 from playground.viz import gradients as viz
 from ui import state
+from ui.text import plain
 from ui.widgets import bounds, options
 
 NS = "gradients"
@@ -97,7 +98,7 @@ def study(cfg: GradFlowConfig) -> tuple[GradFlowResult, float] | None:
     try:
         cfg.validate()
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
     return _study(config_key(cfg))
 

@@ -21,6 +21,7 @@ from playground.models.transfer import read_weights_file
 from playground.runs import store as run_store
 from playground.viz import inside as viz
 from ui import state
+from ui.text import plain
 from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES, bounds, options
 
 NS = "inside"
@@ -94,7 +95,7 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
         try:
             return _checked(_run_probe(str(run.path), mtime)), f"run:{run.path}:{mtime}"
         except ValueError as exc:  # ModelTooLarge, weights that no longer fit, ...
-            st.error(str(exc), icon=":material/block:")
+            st.error(plain(exc), icon=":material/block:")
             return None, ""
     c = st.columns([2, 1, 1])
     c[0].selectbox("Zoo model", options(InsideConfig, "preset"), key=state.key(NS, "preset"), on_change=_reset_views)
@@ -123,7 +124,7 @@ def model_source(cfg: InsideConfig, runs: list) -> tuple[Probe | None, str]:
     try:
         return _checked(_zoo_probe(cfg.preset, digest, int(cfg.image_size), cfg.normalise, data)), f"zoo:{digest}:{cfg}"
     except (ValueError, ModelTooLarge) as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(plain(exc), icon=":material/block:")
         return None, ""
 
 
@@ -154,7 +155,7 @@ def picture(cfg: InsideConfig, p: Probe, run) -> tuple[ModelInput | None, str]:
     try:
         return p.to_input(_decode(up.getvalue(), up.name)), up.name
     except ImageError as exc:
-        st.error(str(exc), icon=":material/broken_image:")
+        st.error(plain(exc), icon=":material/broken_image:")
         return None, ""
 
 

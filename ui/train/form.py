@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import streamlit as st
 
@@ -27,6 +28,7 @@ from playground.training.loop import TrainConfig
 from playground.training.models import save_upload_file
 from playground.viz import train as vz
 from ui import state
+from ui.text import plain
 from ui.train import NS
 from ui.widgets import bounds, flash, options
 
@@ -65,6 +67,7 @@ def _on_zip() -> None:
     except ValueError as exc:
         _say("error", str(exc))
         return
+    state.stash(NS, "names", dict)[str(path)] = up.name  # messages name the user's file, not the stored hash
     _set_field("data_path", str(path))
 
 
@@ -152,7 +155,11 @@ def data_tab(cfg: TrainConfig) -> Overview | None:
     try:
         ov = _overview(cfg.dataset, cfg.dataset_size, cfg.image_size, cfg.val_fraction, cfg.data_seed, cfg.data_path)
     except ValueError as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
+        message = str(exc)
+        if cfg.data_path:  # the stored copy is named by its hash: say the name the user uploaded
+            own = state.stash(NS, "names", dict).get(cfg.data_path, "your zip")
+            message = message.replace(Path(cfg.data_path).name, own)
+        st.error(plain(message), icon=":material/cloud_off:")
         return None
     d = ov.describe
     h, w = d["image_size"]
@@ -212,7 +219,7 @@ def pipelines_tab(cfg: TrainConfig) -> None:
                 "Scaled to 0..1 and normalised by the trainer." if steps in ([], ["ToTensor"]) else " → ".join(steps)
             )
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         st.file_uploader(
             f"…or upload a {label.lower()} (JSON from the Augmentation Studio)",
             type=["json"],
@@ -327,9 +334,9 @@ def _available(device: str) -> bool:
 def launch_button(cfg: TrainConfig, check: Preflight) -> None:
     """Launch: a new run process with this config; the page then watches it."""
     for text in check.errors:
-        st.error(text, icon=":material/block:")
+        st.error(plain(text), icon=":material/block:")
     for text in check.warnings:
-        st.warning(text, icon=":material/speed:")
+        st.warning(plain(text), icon=":material/speed:")
     st.button(
         "Launch run",
         type="primary",

@@ -24,6 +24,7 @@ from playground.training.evaluation import Evaluation
 from playground.viz import train as vz
 from ui import handoff
 from ui.exports import model_files
+from ui.text import plain
 from ui.train import NS
 from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES
 
@@ -40,7 +41,7 @@ def show(info: runs.RunInfo) -> None:
         _show(info)
     except (ValueError, OSError, KeyError) as exc:  # a damaged run folder: say so, keep the page working
         st.error(
-            f"The results of run {info.id} could not be read ({exc}). Its folder may be damaged or "
+            f"The results of run {info.id} could not be read ({plain(exc)}). Its folder may be damaged or "
             "still being written; delete the run if it stays like this."
         )
 
@@ -92,7 +93,7 @@ def _mistakes(run: Path, ev: Evaluation, stamp: float) -> None:
     try:
         items = _gallery(str(run), stamp)
     except (ValueError, OSError) as exc:
-        st.error(f"The validation images could not be loaded again: {exc}")
+        st.error(plain(f"The validation images could not be loaded again: {exc}"))
         return
     wrong = ev.val_size - round(ev.accuracy * ev.val_size)
     st.caption(f"The {len(items)} most confident of the {wrong} mistakes: true → predicted (confidence).")
@@ -116,7 +117,7 @@ def _try_image(run: Path, loaded: LoadedRun | None) -> None:
         model = loaded or load_run_model(run)
         preds = predict(model, image, k=5)
     except (ImageError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     left, right = st.columns([1, 2])
     left.image(image, caption=up.name, width="stretch")
@@ -175,10 +176,10 @@ def _weights(info: runs.RunInfo) -> LoadedRun | None:
         loaded = load_weights_file(run, up.getvalue(), up.name)
         ev = run_evaluation(run, loaded=loaded)
     except (ValueError, OSError) as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
     st.success(
-        f"{up.name} loaded: {ev.accuracy:.1%} of the {ev.val_size:,} validation images right. "
+        f"{plain(up.name)} loaded: {ev.accuracy:.1%} of the {ev.val_size:,} validation images right. "
         "'Try an image' now uses these weights."
     )
     return loaded

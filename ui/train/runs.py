@@ -11,6 +11,7 @@ from playground.runs import store as runs
 from playground.runs.history import age, compare_rows, short_value
 from playground.viz import train as vz
 from ui import state
+from ui.text import plain
 from ui.train import NS
 from ui.train.live import history
 from ui.widgets import flash
@@ -23,7 +24,7 @@ def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
         state.set_value(NS, "run", state.recall(NS, "watched") or state.link_value("run", ""))
     if state.value(NS, "run") not in ids:
         if state.value(NS, "run"):
-            st.warning(f"There is no run {state.value(NS, 'run')!r} here (any more); pick one from the list.")
+            st.warning(plain(f"There is no run {state.value(NS, 'run')!r} here (any more); pick one from the list."))
         state.set_value(NS, "run", ids[0] if ids else "")
     if not ids:
         return None
@@ -112,16 +113,23 @@ def _label(r: runs.RunInfo, picked: list[runs.RunInfo]) -> str:
 
 
 def delete_button(info: runs.RunInfo) -> None:
-    """Delete the watched run (refused, with a sentence, while it is queued or running)."""
-    st.button(
+    """Delete the watched run after a second, explicit click (refused while it is queued or running)."""
+    with st.popover(
         "Delete run",
         icon=":material/delete:",
-        key=f"{NS}_delete",
         disabled=info.active,
-        on_click=_delete,
-        args=(info.path,),
         help="Stop it first." if info.active else "Removes its folder: config, metrics, weights and log.",
-    )
+    ):
+        st.markdown(f"Delete run `{info.id}` with its metrics, weights and log? This cannot be undone.")
+        st.button(
+            "Delete it for good",
+            icon=":material/delete_forever:",
+            type="primary",
+            key=f"{NS}_delete",
+            disabled=info.active,
+            on_click=_delete,
+            args=(info.path,),
+        )
 
 
 def _delete(path) -> None:

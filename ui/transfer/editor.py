@@ -16,6 +16,7 @@ from playground.labs import transfer as tl
 from playground.models import transfer
 from playground.models.transfer import HEAD_LAYERS
 from ui import state
+from ui.text import plain
 from ui.widgets import WEIGHT_TYPES, flash, options, row_buttons
 
 NS = "transfer"
@@ -150,10 +151,10 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
         try:
             n = tl.check_uploaded_weights(cfg, transfer.read_weights_file(data, up.name))
         except ValueError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
             return Source(False)
         st.success(
-            f"{up.name}: all {n} tensors fit {cfg.backbone}'s backbone; its classifier is replaced by the head.",
+            f"{plain(up.name)}: all {n} tensors fit {cfg.backbone}'s backbone; its classifier is replaced by the head.",
             icon=":material/check_circle:",
         )
         return Source(True, upload=data, upload_name=up.name)

@@ -13,6 +13,7 @@ from playground.runs import store as run_store
 from playground.runs.store import uploads_dir
 from playground.viz import transfer as viz
 from ui import state
+from ui.text import plain
 from ui.transfer.editor import NS, Source
 from ui.widgets import bounds, options
 
@@ -120,7 +121,7 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
         "at a time and keep going if you leave the page."
     )
     for p in problems:
-        st.warning(p, icon=":material/info:")
+        st.warning(plain(p), icon=":material/info:")
     if st.button(
         "Launch" + (" both runs" if cfg.compare else " the run"),
         type="primary",
@@ -144,7 +145,7 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
                 data_channels=channels,
             )
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         launched = [run_store.launch(c).name for c in configs]
         state.remember(NS, "launched", launched)

@@ -90,3 +90,11 @@ def test_a_typed_kernel_grid_becomes_a_kernel_with_empty_cells_as_zero():
     cells.setflags(write=False)  # as a data editor's frame hands it over
     k = kernels.kernel_from_cells(cells)
     assert k.dtype == torch.float32 and k.tolist() == [[1.0, 0.0], [0.5, -2.0]]
+
+
+def test_a_big_kernel_filters_a_smaller_photo_within_the_work_budget():
+    from playground.labs.conv import PHOTO_CONV_MACS, PHOTO_SIDE, photo_side
+
+    assert photo_side((3, 3)) == PHOTO_SIDE
+    side = photo_side((64, 64))
+    assert side < PHOTO_SIDE and side * side * 64 * 64 <= PHOTO_CONV_MACS

@@ -67,3 +67,14 @@ def test_big_feature_maps_are_drawn_strided_with_their_true_values_and_coordinat
     assert max(z.shape) <= MAX_MAP_SIDE  # was 512x340 cells: 1 MB of JSON on every rerun
     assert z[1, 2] == fmap[int(ys[1]), int(xs[2])]  # a drawn cell is the output at its labelled row and column
     assert "(340x512)" in feature_map(fmap, "conv output").layout.title.text
+
+
+def test_a_big_kernel_gets_fewer_frames_so_the_figure_stays_small():
+    # 400 frames of a 64x64 kernel were 1.6 M shapes (now taps of one path each): minutes of CPU and gigabytes.
+    from playground.viz.conv import MAX_SHAPES
+
+    frames = sliding_window(ConvSpec(1, 64, 1, 64), (32, 32)).to_dict()["frames"]
+    taps = sum(len(tap_cells(s)) for f in frames for s in f["layout"]["shapes"] if s.get("type") == "path")
+    assert 1 <= len(frames) < 400 and taps <= MAX_SHAPES
+    small = sliding_window(ConvSpec(1, 3, 1, 1), (7, 7)).to_dict()["frames"]
+    assert len(small) == 49  # an ordinary kernel keeps one frame per output position
