@@ -236,7 +236,11 @@ class TrainResult:
     reason: str  # a sentence for people ("" when completed)
     epochs: int  # epochs completed
     history: list[dict] = field(default_factory=list)  # the epoch events
+    # Training throughput. ``images_per_second`` is the steady rate: the epochs after the first, whose
+    # warm-up (allocator, first-call kernel choices, caches) makes it slower; with one epoch it is that
+    # epoch's rate. ``images_per_second_mean`` averages every epoch, the first included.
     images_per_second: float = 0.0
+    images_per_second_mean: float = 0.0
     seconds: float = 0.0
     model: nn.Module | None = None
     val_inputs: Inputs | None = None  # what the model expects at validation: for evaluating it afterwards
@@ -449,6 +453,7 @@ def train(
     gen = torch.Generator().manual_seed(config.seed)
     step, stop_requested = 0, False
     seen_total, seconds_total = 0.0, 0.0  # for the run's mean throughput
+    seen_steady, seconds_steady = 0.0, 0.0  # the same after the first epoch: the steady rate
 
     def finish(status: str, reason: str) -> TrainResult:
         result.status, result.reason = status, reason
@@ -542,7 +547,12 @@ def train(
         result.history.append(event)
         result.epochs = epoch
         seen_total, seconds_total = seen_total + float(epoch_stats[2]), seconds_total + train_seconds
-        result.images_per_second = seen_total / max(seconds_total, 1e-9)
+        result.images_per_second_mean = seen_total / max(seconds_total, 1e-9)
+        if epoch > 1:
+            seen_steady, seconds_steady = seen_steady + float(epoch_stats[2]), seconds_steady + train_seconds
+        result.images_per_second = (
+            seen_steady / max(seconds_steady, 1e-9) if seen_steady else result.images_per_second_mean
+        )
         if checkpoint_path and dist.is_main:
             # Before the event: an epoch event means its weights are on disk, so whoever reads the
             # event (the page, a test that kills the run right then) can load them.
