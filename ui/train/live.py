@@ -1,7 +1,7 @@
 """Watching one run: status, progress with ETA and throughput, Stop, and the live curves.
 
-The view is a fragment that reruns every ``POLL`` while the run is queued or running
-(``run_every=None`` once it ended). Each rerun reads only the events appended since the last
+The view is a fragment that reruns every ``POLL`` while the run is running, every
+``QUEUED_POLL`` while it waits in the queue (``run_every=None`` once it ended). Each rerun reads only the events appended since the last
 one (the offset is a private value of the page, ``ui.state``). When the run ends the whole
 page reruns once, so the results appear and the polling stops.
 
@@ -39,6 +39,7 @@ STATUS_ICONS = {
 
 
 POLL = "2s"  # the status and progress; a person reads them no faster
+QUEUED_POLL = "5s"  # waiting behind another run: nothing moves but the queue, and that run needs the CPU
 CHART_SECONDS = 6.0  # the chart's redraws while a run trains, at most one per this many seconds
 
 
@@ -91,18 +92,21 @@ def _model_line(info: runs.RunInfo, h: RunHistory) -> str:
 
 def watch(run: Path) -> None:
     """Draw the live view of ``run``; it polls by itself while the run is active."""
-    active = runs.read_status(run).get("status") in runs.ACTIVE
-    st.fragment(run_every=POLL if active else None)(_live)(run, active)
+    status = runs.read_status(run).get("status")
+    every = (QUEUED_POLL if status == "queued" else POLL) if status in runs.ACTIVE else None
+    st.fragment(run_every=every)(_live)(run, status)
 
 
-def _live(run: Path, was_active: bool) -> None:
+def _live(run: Path, was: str | None) -> None:
     if not run.is_dir():
         st.info("This run was deleted.")
         return
     info = runs.run_info(run)
     h = history(run)
-    if was_active and not info.active:
+    if was in runs.ACTIVE and not info.active:
         st.rerun()  # it just ended: the whole page shows the results, and polling stops
+    if was == "queued" and info.status != "queued":
+        st.rerun()  # it left the queue: the whole page, so the fragment polls at the running pace
     st.markdown(f"#### {STATUS_ICONS.get(info.status, '')} {info.id}")
     st.markdown(_model_line(info, h))
     level, sentence = outcome(info.status, info.reason, info.final)
