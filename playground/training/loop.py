@@ -141,8 +141,12 @@ class TrainConfig:
     )
     val_augment: Any = setting("none", flag=True, help="validation pipeline: a preset or JSON file")
     optimizer: str = setting("sgd", choices=OPTIMIZERS, reset=True, flag=True, help="the optimizer")
+    # 0.8, not 0.4: SimpleCNN on shapes under the one-cycle schedule reached 90% validation accuracy an
+    # epoch sooner (epoch 4 of 5, 91.1% vs 89.7%, seed 0) and ended higher on both seeds tried (93.9% vs 92.5%,
+    # 91.7% vs 86.4% on seed 1); lower rates, Adam(W), larger batches or fewer epochs were slower to 90%
+    # (bench/bench_time_to_accuracy.py measures it against the previous default).
     lr: float = setting(
-        0.4,
+        0.8,
         lo=0.0,
         lo_open=True,
         hi=1e6,
