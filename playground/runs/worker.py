@@ -97,9 +97,10 @@ def execute_run(
     runs._record_process(run, os.getpid())
     # Priority and threads: the run keeps the normal CPU priority (no os.nice) and torch's default
     # thread count, one per core. A niced run loses to whatever watches it (the page's server and,
-    # on one machine, the browser drawing it: a watched run kept 0.57-0.68x of an unwatched one when
-    # the page redrew every second), and raising a priority needs privileges a server should not
-    # have; so the page is made cheap instead (ui/train/live.py; bench/bench_launch_to_90.py --pairs).
+    # on one machine, the browser drawing it: issue 17 measured a watched run at 0.57-0.68x of an
+    # unwatched one while the page redrew its chart every second), and raising a priority needs
+    # privileges a server should not have; so the page is made cheap instead (ui/train/live.py;
+    # bench/bench_launch_to_90.py --pairs measures it).
     on_event = on_event or (lambda e: None)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     writer = runs.EventWriter(run / "events.jsonl")
