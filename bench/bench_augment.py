@@ -8,8 +8,7 @@ For each pipeline, 16 samples are drawn:
   v2 pipeline on it with torchvision's tensor kernels;
 * best PIL path (the baseline): what a careful engineer writes with PIL alone: the same draft
   decoding and one LANCZOS downscale to 1024 px (``Image.draft`` + ``Image.thumbnail``), then the
-  same v2 pipeline on the PIL image (PIL's kernels), one sample at a time, on one thread (PIL's
-  kernels are single-threaded).
+  same v2 pipeline on the PIL image (PIL's kernels, single-threaded), one sample at a time.
 
 Both paths draw the same samples (sample i after ``torch.manual_seed(i)``) and run interleaved
 (median of --repeats) so machine load hits both alike; the ratio is printed per photo and
@@ -20,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads, as the app does (playground/__init__.py)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -81,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-side", type=int, default=StudioConfig.max_side)
     parser.add_argument("--megapixels", nargs="+", type=float, default=[12.0, 1.0])
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)  # as PIL's kernels; the preview's own thread rule is in augment_preview.seeded
-    print(f"{args.n} samples per grid; torch {torch.__version__}; median of {args.repeats} interleaved runs")
+    # Torch's own thread count on both sides, as the studio runs previews (augment_preview.seeded leaves it
+    # alone); PIL's kernels are single-threaded whatever it is.
+    print(
+        f"{args.n} samples per grid; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"median of {args.repeats} interleaved runs"
+    )
     print(
         f"{'photo':<22} {'pipeline':<15} {'preview decode':>14} {'preview grid':>12} {'PIL decode':>10} "
         f"{'PIL grid':>9} {'grid ratio':>10} {'total ratio':>11}"
