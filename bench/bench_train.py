@@ -1,20 +1,28 @@
 """Training benchmarks on this machine, every comparison measured interleaved in one run.
 
     python bench/bench_train.py                       # all parts
-    python bench/bench_train.py --parts throughput    # throughput, polling, time90, difficulty
+    python bench/bench_train.py --parts throughput --models simplecnn,resnet20
 
 1. throughput: our trainer (dataset preloaded as uint8 tensors, the pipeline
    RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor resolved through
-   ``playground.augment`` into one batched on-device call, channels_last) against the plain loop
-   in the article's style
-   (DataLoader over a Dataset that makes a PIL image per sample and runs
-   RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize), same model (the
-   article's SimpleCNN), same data (shapes), same augmentations, batch size and optimizer.
-   Rounds alternate the contenders; medians and the ratio are printed.
+   ``playground.augment`` into one batched on-device call, channels_last) against two loops
+   on the same model, data, augmentation, batch size and optimizer:
+
+   - the **best hand-written eager loop** (the baseline): what a careful engineer writes by
+     hand without our code: the training set preloaded as one uint8 tensor, padded once, each
+     epoch cropped and flipped for the whole set in one batched call, each batch scaled,
+     normalised and laid out channels_last, the model channels_last;
+   - the **article-style loop**: a DataLoader over a Dataset that makes a PIL image per sample
+     and runs RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize (NCHW),
+     with 0 and with 2 worker processes (the faster one counts).
+
+   Rounds alternate the contenders; medians and both ratios are printed, with the machine's
+   measured GFLOP/s on a large 3x3 convolution and the fraction of it each loop reaches
+   (FLOPs of one training step counted by ``torch.utils.flop_counter``, forward + backward).
 2. polling: one run process trains while this process alternates windows of polling its
-   folder the way the Training page does (new events from a byte offset, the status, the
-   smoothed loss curve) every 0.5 s with windows of not polling; neighbouring windows are
-   compared (steps/s from the run's own step events) and the poller's CPU time is measured.
+   folder the way the Training page's server side does (new events from a byte offset, the
+   status, the smoothed loss curve) every 0.5 s with windows of not polling. This is the
+   server's share only; ``bench_launch_to_90.py --watch`` measures a real browser.
 3. time90: ``python -m playground train`` with the default preset, from process start to
    the first epoch with >= 90% validation accuracy (and the same for digits).
 4. difficulty: a linear model against SimpleCNN on shapes with the same trainer and budget.
@@ -39,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
@@ -78,8 +87,11 @@ class PILDataset(Dataset):
         return self.transform(img), int(self.y[i])
 
 
-def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> float:
-    """The plain loop: DataLoader + per-sample PIL transforms + SimpleCNN + SGD (training time only)."""
+SGD = dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)  # the same optimizer on every side
+
+
+def article_images_per_second(data, model_name: str, epochs: int, workers: int, seed: int) -> float:
+    """The article-style loop: DataLoader + per-sample PIL transforms, NCHW, SGD (training time only)."""
     mean, std = data.channel_stats()
     tf = transforms.Compose(
         [
@@ -97,8 +109,8 @@ def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> fl
         persistent_workers=workers > 0,
     )
     torch.manual_seed(seed)
-    model = build_model("simplecnn", num_classes=10, in_channels=3)  # the article's SimpleCNN
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    model = build_model(model_name, num_classes=10, in_channels=3)
+    opt = torch.optim.SGD(model.parameters(), **SGD)
     criterion = nn.CrossEntropyLoss()
     seen, t0 = 0, time.perf_counter()
     for _ in range(epochs):
@@ -112,13 +124,59 @@ def baseline_images_per_second(data, epochs: int, workers: int, seed: int) -> fl
     return seen / (time.perf_counter() - t0)
 
 
-def ours_images_per_second(data, epochs: int, seed: int) -> float:
+def hand_images_per_second(data, model_name: str, epochs: int, seed: int) -> float:
+    """The best hand-written eager loop (see the module docstring); training time only, as ours is timed.
+
+    Crop offsets are drawn per sample and applied to the whole padded set with one gather per
+    epoch (airbench's way), the flip is one ``torch.where``; every batch is one slice, one
+    scale-and-normalise and one channels_last copy. Same batch order rule as ours: drop a last
+    batch of one.
+    """
+    torch.manual_seed(seed)
+    model = build_model(model_name, num_classes=10, in_channels=3).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), **SGD)
+    mean, std = data.channel_stats()
+    mean = torch.tensor(mean).view(1, -1, 1, 1) * 255  # normalise uint8 values directly: (x - 255 m) / (255 s)
+    std = torch.tensor(std).view(1, -1, 1, 1) * 255
+    x_all, y_all = data.train_x, data.train_y  # (N, 3, 32, 32) uint8, preloaded
+    padded = F.pad(x_all, (4, 4, 4, 4))  # (N, 3, 40, 40), once
+    n, bs = len(y_all), 128
+    rows = torch.arange(32).view(1, 1, 32, 1)
+    cols = torch.arange(32).view(1, 1, 1, 32)
+    seen, t0 = 0, time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        top = torch.randint(0, 9, (n, 1, 1, 1))
+        left = torch.randint(0, 9, (n, 1, 1, 1))
+        b_idx = torch.arange(n).view(-1, 1, 1, 1)
+        c_idx = torch.arange(3).view(1, -1, 1, 1)
+        crops = padded[b_idx, c_idx, top + rows, left + cols]  # (N, 3, 32, 32) one gather for the epoch
+        flip = torch.rand(n) < 0.5
+        crops = torch.where(flip.view(-1, 1, 1, 1), crops.flip(3), crops)
+        perm = torch.randperm(n)
+        steps = n // bs + (1 if n % bs > 1 else 0)
+        for i in range(steps):
+            idx = perm[i * bs : (i + 1) * bs]
+            xb = ((crops[idx].float() - mean) / std).contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(xb), y_all[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(idx)
+    return seen / (time.perf_counter() - t0)
+
+
+def ours_images_per_second(data, model_name: str, epochs: int, seed: int) -> float:
     """Our trainer, the pipeline resolved to a batched crop+flip (training time only, as its epoch events report it)."""
     cfg = TrainConfig(
+        model=model_name,
         dataset="shapes",
         epochs=epochs,
         batch_size=128,
-        lr=0.05,
+        lr=SGD["lr"],
+        momentum=SGD["momentum"],
+        nesterov=SGD["nesterov"],
+        weight_decay=SGD["weight_decay"],
         schedule="constant",
         label_smoothing=0.0,
         device="cpu",
@@ -126,29 +184,85 @@ def ours_images_per_second(data, epochs: int, seed: int) -> float:
         augment=CROP_FLIP,
     )
     result = train(cfg, data=data)
-    return result.images_per_second
+    return result.images_per_second_mean  # over the same epochs as the other loops, first one included
 
 
-def part_throughput(rounds: int, size: int, epochs: int) -> None:
+def conv_gflops(repeats: int = 5) -> float:
+    """The machine's measured GFLOP/s on a large 3x3 convolution (forward, channels_last, float32)."""
+    x = torch.randn(64, 128, 32, 32).contiguous(memory_format=torch.channels_last)
+    conv = nn.Conv2d(128, 128, 3, padding=1, bias=False).to(memory_format=torch.channels_last)
+    flops = 2 * 64 * 128 * 32 * 32 * 128 * 9
+    with torch.no_grad():
+        conv(x)  # warm-up
+        best = min(_timed(lambda: conv(x)) for _ in range(repeats))
+    return flops / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def step_flops_per_image(model_name: str) -> float:
+    """FLOPs of one training step per image (forward + backward), counted by torch.utils.flop_counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(model_name, num_classes=10, in_channels=3)
+    x = torch.randn(8, 3, 32, 32)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), torch.zeros(8, dtype=torch.long)).backward()
+    return counter.get_total_flops() / 8
+
+
+def part_throughput(rounds: int, size: int, epochs: int, models: list[str]) -> None:
     data = load_dataset("shapes", size=size)
     print(
-        f"\n## 1. Throughput: SimpleCNN on shapes ({len(data.train_y)} training images, batch 128, crop 32 pad 4 + "
+        f"\n## 1. Throughput on shapes ({len(data.train_y)} training images, batch 128, crop 32 pad 4 + "
         f"flip, {epochs} epochs per measurement, {rounds} interleaved rounds, torch threads {torch.get_num_threads()})"
     )
-    results: dict[str, list[float]] = {"ours": [], "plain, 0 workers": [], "plain, 2 workers": []}
-    for r in range(rounds):
-        results["plain, 0 workers"].append(baseline_images_per_second(data, epochs, 0, r))
-        results["ours"].append(ours_images_per_second(data, epochs, r))
-        results["plain, 2 workers"].append(baseline_images_per_second(data, epochs, 2, r))
-        print(f"round {r + 1}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in results.items()), flush=True)
-    med = {k: statistics.median(v) for k, v in results.items()}
-    best_plain = max(med["plain, 0 workers"], med["plain, 2 workers"])
-    for k, v in med.items():
-        print(f"median {k:<17} {v:8,.0f} img/s")
-    print(
-        f"ratio ours / best plain loop: {med['ours'] / best_plain:.2f}x  "
-        f"(per round: {', '.join(f'{o / max(a, b):.2f}' for o, a, b in zip(results['ours'], results['plain, 0 workers'], results['plain, 2 workers']))})"
-    )
+    for model_name in models:
+        sides = {
+            "ours": lambda r: ours_images_per_second(data, model_name, epochs, r),
+            "hand-written eager": lambda r: hand_images_per_second(data, model_name, epochs, r),
+            "article, 0 workers": lambda r: article_images_per_second(data, model_name, epochs, 0, r),
+            "article, 2 workers": lambda r: article_images_per_second(data, model_name, epochs, 2, r),
+        }
+        results: dict[str, list[float]] = {k: [] for k in sides}
+        gflops: list[float] = []
+        print(f"\n### {model_name}")
+        for r in range(rounds):
+            order = list(sides) if r % 2 == 0 else list(reversed(sides))
+            for k in order:
+                results[k].append(sides[k](r))
+            gflops.append(conv_gflops())
+            print(
+                f"round {r + 1}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in results.items()),
+                flush=True,
+            )
+        med = {k: statistics.median(v) for k, v in results.items()}
+        article = {k: v for k, v in med.items() if k.startswith("article")}
+        best_article = max(article.values())
+        peak, per_image = statistics.median(gflops), step_flops_per_image(model_name)
+        for k, v in med.items():
+            print(
+                f"median {k:<20} {v:8,.0f} img/s  {v * per_image / 1e9:6.1f} GFLOP/s "
+                f"({v * per_image / 1e9 / peak:.0%} of the large conv)"
+            )
+        print(
+            f"machine: {peak:.1f} GFLOP/s on a 64x128x32x32 3x3 conv (forward, channels_last; median of the rounds); "
+            f"one training step costs {per_image / 1e6:.1f} MFLOP per image"
+        )
+        ours, hand = results["ours"], results["hand-written eager"]
+        arts = list(zip(*(results[k] for k in article)))
+        print(
+            f"ratio ours / best hand-written eager loop (the baseline): {med['ours'] / med['hand-written eager']:.2f}x "
+            f"(per round: {', '.join(f'{o / h:.2f}' for o, h in zip(ours, hand))})"
+        )
+        print(
+            f"ratio ours / article-style DataLoader loop (faster of 0/2 workers): {med['ours'] / best_article:.2f}x "
+            f"(per round: {', '.join(f'{o / max(a):.2f}' for o, a in zip(ours, arts))})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +414,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="throughput,polling,time90,difficulty")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--models", default="simplecnn,resnet20", help="zoo presets for the throughput part")
     parser.add_argument("--size", type=int, default=6000, help="shapes samples for the throughput part")
     parser.add_argument("--windows", type=int, default=20, help="alternating windows for the polling part")
     args = parser.parse_args()
@@ -309,7 +424,7 @@ def main() -> None:
         f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}"
     )
     if "throughput" in parts:
-        part_throughput(args.rounds, args.size, epochs=2)
+        part_throughput(args.rounds, args.size, epochs=2, models=args.models.split(","))
     if "polling" in parts:
         part_polling(windows=args.windows, window_s=4.0, poll_every=0.5)
     if "time90" in parts:

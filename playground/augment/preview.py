@@ -8,9 +8,10 @@ uint8 ``tv_tensors.Image`` of shape (3, H, W): torchvision's tensor fast
 paths, decoded once by the caller.
 
 Seeding touches torch's global generator, which every thread of a process
-shares; draws hold a lock and restore the generator afterwards, so two people
-previewing at once still get reproducible grids and nobody else's random
-stream moves. Draws run on one torch thread (see ``seeded``).
+shares; each draw (one sample) holds a lock and restores the generator
+afterwards, so two people previewing at once still get reproducible grids and
+nobody else's random stream moves. The lock is held per sample, not per grid,
+so concurrent previews interleave rather than queue behind each other.
 """
 
 from __future__ import annotations
@@ -36,22 +37,15 @@ PREVIEW_MAX_SIDE = 1024  # photos are downscaled once on arrival so neither side
 def seeded(seed: int):
     """Run a block with torch's global generator seeded to ``seed``; restores it afterwards.
 
-    The block also runs on one intra-op thread: previews are many small ops on small
-    tensors, where OpenMP threads cost more than they bring (and on a busy machine they
-    spin against other processes: a 16-sample grid took 2.9 s with two threads and
-    0.18 s with one, see bench/bench_augment.py). The lock makes this safe between
-    sessions; results do not depend on the thread count.
+    It leaves the thread count alone: ``torch.set_num_threads`` is process-wide (every thread
+    started while it is lowered, such as another session's script run, keeps the lowered count),
+    so lowering it for a preview would slow everyone else's work on the server. Run processes
+    are separate processes, and OMP_WAIT_POLICY=PASSIVE (``playground/__init__.py``) keeps idle
+    OpenMP threads from spinning, which is what made two threads slow on a busy machine.
     """
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
-        threads = torch.get_num_threads()
-        if threads != 1:
-            torch.set_num_threads(1)
-        try:
-            torch.manual_seed(int(seed))
-            yield
-        finally:
-            if threads != 1:
-                torch.set_num_threads(threads)
+        torch.manual_seed(int(seed))
+        yield
 
 
 def image_tensor(pil_image) -> torch.Tensor:

@@ -2,8 +2,10 @@
 
 Prints a line per epoch, then a summary; with ``--json`` the last line on stdout is one
 JSON object (``run_dir``, ``status``, ``epochs``, ``final_train_loss``, ``final_val_loss``,
-``final_val_accuracy`` as a fraction, ``images_per_second``, ...). Exit status 0 when the
-run completed or was stopped, 1 when it failed or diverged, 2 for a bad argument.
+``final_val_accuracy`` as a fraction, ``images_per_second``: the steady training rate, over the
+epochs after the first; ``images_per_second_mean``: over every epoch, the slower first one
+included, ...). Exit status 0 when the run completed or was stopped, 1 when it failed or
+diverged, 2 for a bad argument.
 
 Under ``torchrun --nproc_per_node=N -m playground train ...`` it trains data-parallel;
 only rank 0 writes the run folder and prints. ``--run-dir DIR`` runs a run folder that

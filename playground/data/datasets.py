@@ -126,10 +126,10 @@ DATASETS: Registry[DatasetEntry] = Registry("dataset")
 
 
 def _load_shapes(req: LoadRequest) -> RawData:
-    from playground.data.shapes import SHAPE_CLASSES, generate_shapes
+    from playground.data.shapes import SHAPE_CLASSES, cached_shapes
 
     n = req.size or DATASETS.get("shapes").default_size
-    x, y = generate_shapes(n, seed=req.seed)
+    x, y = cached_shapes(n, seed=req.seed, cache_dir=req.root / "cache")  # made once per (n, seed)
     return RawData(x, y, list(SHAPE_CLASSES), f"Generated here: {n} seeded shapes (seed {req.seed}).")
 
 

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision import datasets as tvd
 
 from playground.data.base import DataError, DatasetEntry, LoadRequest, RawData
 
@@ -36,20 +35,35 @@ MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-image
 MAX_GZ_BYTES = 200 * 2**20  # an unpacked MNIST file is 47 MB; refuse anything absurd
 
 
-class _CIFAR10(tvd.CIFAR10):
+# torchvision's CIFAR-10 layout, spelled out so that checking for the files needs no torchvision import:
+# importing torchvision costs seconds at every run's start, and only these three datasets need it.
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_FILES = [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta"]
+
+
+def _tvd():
+    from torchvision import datasets as tvd
+
+    return tvd
+
+
+def _cifar10_class():
     """torchvision's CIFAR10, checking that the files are there instead of their MD5 sums."""
 
-    def _check_integrity(self) -> bool:
-        folder = Path(self.root) / self.base_folder
-        return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
+    class _CIFAR10(_tvd().CIFAR10):
+        def _check_integrity(self) -> bool:
+            folder = Path(self.root) / self.base_folder
+            return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
 
-    def _load_meta(self) -> None:
-        path = Path(self.root) / self.base_folder / self.meta["filename"]
-        if not path.is_file():
-            raise RuntimeError("Dataset metadata file not found")
-        with open(path, "rb") as infile:
-            self.classes = pickle.load(infile, encoding="latin1")[self.meta["key"]]
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        def _load_meta(self) -> None:
+            path = Path(self.root) / self.base_folder / self.meta["filename"]
+            if not path.is_file():
+                raise RuntimeError("Dataset metadata file not found")
+            with open(path, "rb") as infile:
+                self.classes = pickle.load(infile, encoding="latin1")[self.meta["key"]]
+            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+    return _CIFAR10
 
 
 def _where(name: str, root: Path) -> str:
@@ -84,7 +98,8 @@ def _gunzip_mnist(raw: Path) -> None:
 def _open(name: str, req: LoadRequest, train: bool):
     root = req.root
     if name == "cifar10":
-        return _CIFAR10(str(root), train=train, download=False)
+        return _cifar10_class()(str(root), train=train, download=False)
+    tvd = _tvd()
     cls = tvd.MNIST if name == "mnist" else tvd.FashionMNIST
     _gunzip_mnist(root / cls.__name__ / "raw")
     return cls(str(root), train=train, download=False)
@@ -92,6 +107,7 @@ def _open(name: str, req: LoadRequest, train: bool):
 
 def _download(name: str, root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
+    tvd = _tvd()
     if name == "cifar10":
         tvd.CIFAR10(str(root), train=True, download=True)
     else:
@@ -101,11 +117,7 @@ def _download(name: str, root: Path) -> None:
 def _present(name: str, root: Path) -> bool:
     """Are the files there (MNIST files gzipped or not)?"""
     if name == "cifar10":
-        folder = root / _CIFAR10.base_folder
-        return all(
-            (folder / f).is_file()
-            for f, _ in _CIFAR10.train_list + _CIFAR10.test_list + [(_CIFAR10.meta["filename"], "")]
-        )
+        return all((root / CIFAR_FOLDER / f).is_file() for f in CIFAR_FILES)
     raw = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
     return all((raw / f).is_file() or (raw / (f + ".gz")).is_file() for f in MNIST_FILES)
 

@@ -77,7 +77,8 @@ def summary(run_dir: Path, status: dict, history: list[dict] | None = None) -> d
         "final_train_loss": last.get("train_loss"),
         "final_val_loss": last.get("val_loss"),
         "final_val_accuracy": last.get("val_accuracy"),
-        "images_per_second": status.get("images_per_second_mean"),
+        "images_per_second": status.get("images_per_second_steady", status.get("images_per_second_mean")),
+        "images_per_second_mean": status.get("images_per_second_mean"),
         "seconds": status.get("seconds"),
         "device": status.get("device_name"),
     }
@@ -98,6 +99,12 @@ def execute_run(
     if stop_flag is None:
         flag.install()
     runs._record_process(run, os.getpid())
+    # Priority and threads: the run keeps the normal CPU priority (no os.nice) and torch's default
+    # thread count, one per core. A niced run loses to whatever watches it (the page's server and,
+    # on one machine, the browser drawing it: issue 17 measured a watched run at 0.57-0.68x of an
+    # unwatched one while the page redrew its chart every second), and raising a priority needs
+    # privileges a server should not have; so the page is made cheap instead (ui/train/live.py;
+    # bench/bench_launch_to_90.py --pairs measures it).
     on_event = on_event or (lambda e: None)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     writer = runs.EventWriter(run / "events.jsonl")
@@ -168,7 +175,8 @@ def execute_run(
             run,
             result.status,
             result.reason,
-            images_per_second_mean=round(result.images_per_second, 1),
+            images_per_second_steady=round(result.images_per_second, 1),
+            images_per_second_mean=round(result.images_per_second_mean, 1),
             seconds=round(result.seconds, 2),
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a status with a sentence

@@ -236,3 +236,32 @@ def test_the_lr_finder_sweeps_plots_and_sets_the_suggested_rate(page):
     assert any(f"**{expected:.2g}**" in md.value for md in at.markdown)
     at.button(key="train_use_lr").click().run()
     assert at.number_input(key="train_lr").value == float(f"{expected:.2g}")
+
+
+def test_the_live_chart_is_redrawn_only_with_news_and_at_most_every_few_seconds(monkeypatch):
+    """Watching must not slow the run: a poll with nothing new (or only a few new steps, soon after the last
+    redraw) sends the same figure, which the browser does not redraw; an epoch, the smoothing or time redraws."""
+    import pathlib
+
+    from playground.runs.history import RunHistory
+    from ui.train import live
+
+    clock = [1000.0]
+    monkeypatch.setattr(live, "_now", lambda: clock[0])
+    run = pathlib.Path("/nonexistent/run-for-the-chart-test")
+    h = RunHistory().add([{"type": "start", "time": 0, "total_steps": 100, "epochs": 2, "batch_size": 8}])
+    step = lambda i: {"type": "step", "time": i, "step": i, "epoch": i / 50, "loss": 2.0 / i, "lr": 0.1}  # noqa: E731
+    h.add([step(1)])
+    first = live.chart(run, h, 0.6, True)
+    assert live.chart(run, h, 0.6, True) is first  # nothing new
+    h.add([step(2), step(3)])
+    clock[0] += live.CHART_SECONDS / 2
+    assert live.chart(run, h, 0.6, True) is first  # new steps, but the last redraw is recent
+    clock[0] += live.CHART_SECONDS / 2
+    later = live.chart(run, h, 0.6, True)
+    assert later is not first and later.to_dict()["data"][0]["x"] == [1, 2, 3]
+    h.add([{"type": "epoch", "time": 4, "epoch": 1, "step": 4, "train_loss": 1.0, "val_loss": 1.1,
+            "train_accuracy": 0.5, "val_accuracy": 0.4, "lr": 0.1}])  # fmt: skip
+    with_epoch = live.chart(run, h, 0.6, True)
+    assert with_epoch is not later and with_epoch.to_dict()["data"][3]["y"] == [1.1]  # at once
+    assert live.chart(run, h, 0.3, True) is not with_epoch  # the smoothing slider: at once

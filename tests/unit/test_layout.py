@@ -70,3 +70,21 @@ def test_console_script_is_the_cli():
     )
     assert out.returncode == 0, out.stderr
     assert '"total_params"' in out.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["summary", "resnet50", "--json"],
+        ["train", "--dataset", "shapes", "--dataset-size", "200", "--epochs", "1", "--device", "cpu", "--json"],
+    ],
+)
+def test_commands_that_need_no_torchvision_do_not_import_it(argv, tmp_path):
+    """Importing torchvision costs seconds on 2 cores: a summary or a run on a generated dataset starts without it."""
+    argv = [*argv, "--runs-dir", str(tmp_path)] if argv[0] == "train" else argv
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(argv=argv)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    code, *rest = out.stdout.split(" ", 1)
+    assert out.returncode == 0 and code == "0", out.stderr
+    assert "torchvision" not in rest[0], f"{argv}: imported {rest[0]}"

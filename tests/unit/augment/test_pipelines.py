@@ -343,6 +343,20 @@ def test_seeding_leaves_the_global_generator_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
+def test_a_preview_leaves_other_threads_their_torch_threads():
+    """A session whose script run starts while someone else's preview draws keeps the server's thread count."""
+    import threading
+
+    before = torch.get_num_threads()
+    seen = []
+    with ap.seeded(0):
+        t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        t.start()
+        t.join()
+        seen.append(torch.get_num_threads())
+    assert seen == [before, before] and torch.get_num_threads() == before
+
+
 def test_step_through_ends_at_the_grid_cell():
     spec, img = load_pipeline("article-train"), photo(300, 260)
     grid = ap.preview_grid(spec, img, n=4, seed=11)

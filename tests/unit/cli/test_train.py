@@ -60,6 +60,13 @@ def test_train_prints_progress_then_one_json_object_last(tmp_path):
     assert summary["images_per_second"] > 0 and summary["final_train_loss"] > 0
     run = Path(summary["run_dir"])
     assert run.parent == tmp_path and (run / "weights.pt").is_file()
+    # images_per_second is the steady rate (epoch 2: epoch 1 carries the warm-up); the mean has its own name.
+    epochs = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    epochs = [e for e in epochs if e["type"] == "epoch"]
+    assert summary["images_per_second"] == pytest.approx(epochs[1]["images_per_second"], rel=2e-3)
+    seen = sum(e["images_per_second"] * e["epoch_seconds"] for e in epochs)
+    mean = seen / sum(e["epoch_seconds"] for e in epochs)
+    assert summary["images_per_second_mean"] == pytest.approx(mean, rel=1e-2)
     config = json.loads((run / "config.json").read_text())
     assert (config["epochs"], config["batch_size"], config["lr"], config["seed"]) == (2, 64, 0.05, 1)
 

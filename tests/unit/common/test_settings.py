@@ -107,7 +107,7 @@ def test_train_config_links_reset_to_the_default_and_runs_validate_wider():
     from playground.training.loop import TrainConfig
 
     cfg, problems = from_query(TrainConfig, {"lr": "50", "epochs": "100000", "optimizer": "rmsprop"})
-    assert (cfg.lr, cfg.epochs, cfg.optimizer) == (0.4, 5, "sgd") and len(problems) == 3
+    assert (cfg.lr, cfg.epochs, cfg.optimizer) == (0.8, 5, "sgd") and len(problems) == 3
     TrainConfig(lr=50.0).validate()  # the command line may (the page's widget stops at 10)
     with pytest.raises(ValueError, match="learning rate must be a positive number"):
         TrainConfig(lr=-1.0).validate()

@@ -52,6 +52,23 @@ def test_shapes_are_seeded_balanced_and_any_size():
     assert (x1.float().flatten(1).std(1) > 10).all()
 
 
+def test_generated_shapes_are_made_once_and_read_back_identical(tmp_path, monkeypatch):
+    """A run on the same (size, seed) reads the set the first one generated: same tensors, no generation."""
+    from playground.data import shapes
+
+    first = load_dataset("shapes", size=300, seed=5, root=tmp_path)
+    files = list((tmp_path / "cache").glob("shapes-300-5-*.pt"))
+    assert len(files) == 1
+    monkeypatch.setattr(shapes, "generate_shapes", lambda *a, **k: pytest.fail("generated again"))
+    again = load_dataset("shapes", size=300, seed=5, root=tmp_path)
+    assert torch.equal(first.train_x, again.train_x) and torch.equal(first.val_y, again.val_y)
+    x, y = generate_shapes(300, seed=5)  # the independent reference: the generator itself
+    assert torch.equal(torch.cat([first.train_x, first.val_x]).sort(0).values, x.sort(0).values)
+    monkeypatch.undo()
+    files[0].write_bytes(b"not a tensor file")  # a damaged cache is regenerated, not an error
+    assert torch.equal(load_dataset("shapes", size=300, seed=5, root=tmp_path).train_x, first.train_x)
+
+
 def test_shapes_are_not_solvable_from_colour_or_position_by_a_linear_model():
     """A linear model on the pixels stays near chance: the class is in the shape, not in any pixel."""
     ds = load_dataset("shapes", size=3000, seed=1)

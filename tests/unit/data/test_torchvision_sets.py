@@ -123,3 +123,13 @@ def test_big_official_sets_are_subsampled_to_the_size_asked(tmp_path):
     write_mnist(tmp_path, n_train=50, n_test=30)
     ds = load_dataset("mnist", root=tmp_path, download=False, size=20)
     assert len(ds.train_y) == 20 and any("subsample of 20" in n for n in ds.notes)
+
+
+def test_the_cifar_layout_spelled_out_is_torchvisions():
+    """The file names checked without importing torchvision are the ones torchvision's CIFAR10 reads."""
+    from torchvision.datasets import CIFAR10
+
+    from playground.data.torchvision_sets import CIFAR_FILES, CIFAR_FOLDER
+
+    assert CIFAR_FOLDER == CIFAR10.base_folder
+    assert CIFAR_FILES == [f for f, _ in CIFAR10.train_list + CIFAR10.test_list] + [CIFAR10.meta["filename"]]

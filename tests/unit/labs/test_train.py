@@ -131,7 +131,7 @@ def test_hostile_links_are_clamped_to_what_the_page_offers(tmp_path):
         5,
         "",
         "sgd",
-        0.4,
+        0.8,
     )
     assert len(problems) == 7 and all(p.startswith("The link's ") for p in problems)
     ok = TrainConfig(model=str(upload), dataset="digits", augment="cifar", val_augment="none")
