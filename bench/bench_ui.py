@@ -129,7 +129,14 @@ def page_round(browser, server: ub.Server, pages: list[str], out: dict) -> None:
         out.setdefault("home.visit", []).append(ub.open_timed(pg, server.url)["open"])
         for name in pages:
             query, actions = SCENARIOS[name]
-            took = ub.navigate_timed(pg, name)
+            try:
+                took = ub.navigate_timed(pg, name)
+            except Exception as exc:  # the page did not come up within the timeout: counted, and on to the next
+                out.setdefault(f"{name}.timeouts", []).append(f"open: {type(exc).__name__}")
+                print(f"  {server.name:9s} {name:12s} {'open (sidebar)':34s} FAILED {type(exc).__name__}", flush=True)
+                pg.goto(server.url)
+                pg.wait_for_selector(ub.SETTLED, timeout=120_000)
+                continue
             out.setdefault(f"{name}.open", []).append(took)
             if VERBOSE:
                 print(f"  {server.name:9s} {name:12s} {'open (sidebar)':34s} {took:6.3f} s", flush=True)
@@ -145,7 +152,11 @@ def page_round(browser, server: ub.Server, pages: list[str], out: dict) -> None:
                 except Exception as exc:  # a widget that did not answer within the timeout
                     out.setdefault(f"{name}.timeouts", []).append(f"{act.label}: {type(exc).__name__}")
                     print(f"  {server.name:9s} {name:12s} {act.label:34s} FAILED {type(exc).__name__}", flush=True)
-            took = ub.open_timed(pg, f"{server.url}/{name}?{query}")["open"]  # a shared link, in a warm tab
+            try:
+                took = ub.open_timed(pg, f"{server.url}/{name}?{query}")["open"]  # a shared link, in a warm tab
+            except Exception as exc:
+                out.setdefault(f"{name}.timeouts", []).append(f"link: {type(exc).__name__}")
+                continue
             out.setdefault(f"{name}.link", []).append(took)
             if VERBOSE:
                 print(f"  {server.name:9s} {name:12s} {'link (new load)':34s} {took:6.3f} s", flush=True)
