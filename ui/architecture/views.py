@@ -153,15 +153,9 @@ def memory(s: Summary) -> None:
     )
     device_bytes, label = _device()
     m = s.memory(optimizer=state.value(NS, "optimizer"), device_bytes=device_bytes, device_label=label)
-    parts = [
-        ("weights", m.weights),
-        ("gradients", m.gradients),
-        ("optimizer state", m.optimizer_state),
-        ("activations", m.activations),
-    ]
     st.markdown(
-        f"**Training needs about {gib(m.total)}** (float32): "
-        + " + ".join(f"{name} {gib(v)}" for name, v in parts)
+        f"**Training needs about {gib(m.total)}** (float32, the peak of one step, during the {m.peak_during}): "
+        + " + ".join(f"{name} {gib(v)}" for name, v in m.parts() if v)
         + (f", of {gib(device_bytes)} ({label})." if device_bytes else ".")
     )
     if device_bytes:
