@@ -189,7 +189,8 @@ def _conv_widgets(i: int) -> None:
         help="Numbers, 'same' (keep the size; stride 1 only) or 'valid' (no padding)",
     )
     numbers = st.session_state[_k(i, "pad_kind")] == "numbers"
-    _pair_inputs(c[1], c[2], i, "pad", "Pad", 0, 64, disabled=not numbers)
+    # Negative padding crops, as nn.Conv2d does with reflect/replicate/circular (zeros refuses it, with a sentence).
+    _pair_inputs(c[1], c[2], i, "pad", "Pad", -64, 64, disabled=not numbers)
     c[3].selectbox("Padding mode", PADDING_MODES, key=_k(i, "padding_mode"))
     st.checkbox("Bias", key=_k(i, "bias"))
 
