@@ -34,8 +34,22 @@ def summarize_spec(spec: dict, batch_size: int) -> Summary:
     return summary_from_trace(trace(spec, raise_errors=False, normalized=True), batch_size)
 
 
+def _no_totals(s: Summary, what: str) -> bool:
+    """A sentence instead of figures while the model is broken: sums of the layers before the break would lie."""
+    if s.error is None:
+        return False
+    st.info(
+        f"No {what} while the model is broken: the sentence under *Layer by layer* says which layer fails and "
+        "how to fix it.",
+        icon=":material/info:",
+    )
+    return True
+
+
 def totals(s: Summary) -> None:
-    """The figures under the table."""
+    """The figures under the table (none while the model is broken)."""
+    if _no_totals(s, "totals"):
+        return
     top, bottom = st.columns(2), st.columns(2)
     top[0].metric("Output shape", shape_text(s.output_shape), help="With the batch: [N, classes] for a classifier")
     top[1].metric("Parameters", f"{s.total_params:,}", help="Weights and biases; batch-norm statistics are buffers")
@@ -151,6 +165,8 @@ def memory(s: Summary) -> None:
         format_func=OPTIMIZERS.get,
         help="Extra values it keeps per trainable weight: Adam 2, SGD with momentum 1, plain SGD none",
     )
+    if _no_totals(s, "training-memory estimate"):
+        return
     device_bytes, label = _device()
     m = s.memory(optimizer=state.value(NS, "optimizer"), device_bytes=device_bytes, device_label=label)
     st.markdown(
