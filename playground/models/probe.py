@@ -106,6 +106,25 @@ def feature_maps(model: nn.Module, x: torch.Tensor, names: list[str] | None = No
     return {n: out[n] for n in wanted if n in out and out[n].ndim == 3 and out[n].shape[1] * out[n].shape[2] > 1}
 
 
+@torch.no_grad()
+def output_shape(model: nn.Module, x: torch.Tensor, layer: str) -> tuple[int, ...] | None:
+    """The per-sample shape of ``layer``'s output on ``x`` (None if it never runs)."""
+    found: dict[str, tuple[int, ...]] = {}
+    me = threading.get_ident()
+
+    def keep(_m, _i, o):
+        if threading.get_ident() == me:
+            found["shape"] = tuple(o.shape[1:])
+
+    handle = dict(model.named_modules())[layer].register_forward_hook(keep)
+    try:
+        with _eval(model):
+            model(x)
+    finally:
+        handle.remove()
+    return found.get("shape")
+
+
 def _is_block(m: nn.Module) -> bool:
     return hasattr(m, "downsample") or type(m).__name__ in ("BasicBlock", "Bottleneck", "ResidualBlock")
 

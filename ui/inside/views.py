@@ -163,6 +163,9 @@ def analyse(p: Probe, x: ModelInput, layer: str, other: int | None, k: int) -> i
 
 def predictions(p: Probe, x: ModelInput, a: inside.Analysis, caption: str, other: int) -> None:
     """What the model sees, its top-k, and Grad-CAM for the top class and one more."""
+    note = inside.cam_note(a.cam_shape, a.cam_layer)
+    if note:
+        st.warning(note, icon=":material/grid_on:")
     c = st.columns([1, 1, 1], gap="medium")
     c[0].image(
         viz.input_picture(x[0], 256),
