@@ -268,24 +268,31 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
     return fig
 
 
-def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Figure:
-    """A heatmap of one ``(H, W)`` map; a diverging scale centred on 0 suits signed filter responses."""
+def feature_map(fmap: torch.Tensor, title: str, diverging: bool | None = None) -> go.Figure:
+    """A heatmap of one ``(H, W)`` map, titled with its size as height x width.
+
+    A diverging scale centred on 0 suits signed responses (an edge detector); a map with no negative
+    value (a blur, a box filter, max pooling of a photo) gets a sequential one. ``diverging=None``
+    decides from the values.
+    """
     z = fmap.detach().cpu().numpy()
+    if diverging is None:
+        diverging = bool((z < 0).any())
     # Clip the colour range at the 99th percentile: a few strong responses (often at a zero-padded
     # border) would otherwise wash everything else out to white.
     lim = float(np.quantile(np.abs(z), 0.99)) or 1.0
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            colorscale="RdBu_r" if diverging else "Viridis",
+            colorscale="RdBu_r" if diverging else "Greys_r",
             zmid=0 if diverging else None,
-            zmin=-lim if diverging else None,
-            zmax=lim if diverging else None,
+            zmin=-lim if diverging else float(z.min()),
+            zmax=lim,
             hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
-        title=dict(text=f"{title} ({z.shape[0]}x{z.shape[1]})"),
+        title=dict(text=f"{title} ({z.shape[0]}x{z.shape[1]}, height x width)"),
         margin=dict(l=10, r=10, t=40, b=10),
         height=360,
         yaxis=dict(autorange="reversed", scaleanchor="x", visible=False),
@@ -323,7 +330,13 @@ def params_comparison(rows: list[tuple[str, int, int]]) -> go.Figure:
     """Bar chart of (label, params, MACs) rows, e.g. two 3x3 convs against one 5x5."""
     fig = go.Figure()
     fig.add_trace(
-        go.Bar(x=[r[0] for r in rows], y=[r[1] for r in rows], name="parameters", text=[f"{r[1]:,}" for r in rows])
+        go.Bar(
+            x=[r[0] for r in rows],
+            y=[r[1] for r in rows],
+            name="parameters",
+            text=[f"{r[1]:,}" for r in rows],
+            offsetgroup="parameters",  # side by side with the MAC bars although they use another axis
+        )
     )
     fig.add_trace(
         go.Bar(
@@ -332,6 +345,7 @@ def params_comparison(rows: list[tuple[str, int, int]]) -> go.Figure:
             name="MACs per image",
             text=[f"{r[2]:,}" for r in rows],
             yaxis="y2",
+            offsetgroup="macs",
         )
     )
     fig.update_layout(
