@@ -22,3 +22,28 @@ def test_conv_layer_table_shows_all_seven_columns(page, app_url):
     scroller = table.locator(".dvn-scroller").first
     overflow = scroller.evaluate("el => el.scrollWidth - el.clientWidth")
     assert box["width"] > 900 and overflow <= 2, (box, overflow)
+
+
+def test_architecture_table_shows_the_classifier_and_the_jump_column_and_revert_is_in_sight(page, app_url):
+    from urllib.parse import urlencode
+
+    from playground.labs.architecture import ArchConfig, config_query, config_spec, with_layers
+
+    page.set_viewport_size({"width": 1400, "height": 2600})  # the whole table in one screenshot
+    open_page(page, app_url, "architecture", "preset=vgg16&height=224&width=224")
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.scroll_into_view_if_needed()
+    _shot(table, "architecture_vgg16_table")
+    scroller = table.locator(".dvn-scroller").first
+    sizes = scroller.evaluate("el => [el.scrollWidth - el.clientWidth, el.scrollHeight - el.clientHeight]")
+    assert sizes[0] <= 2 and sizes[1] <= 2, sizes  # no hidden column, no hidden row (classifier.6 included)
+    # After an edit (here: a link to an edited SimpleCNN), Revert is a visible button, not inside the collapsed knobs.
+    cfg = ArchConfig(preset="simplecnn")
+    spec, _ = config_spec(cfg)
+    layers = [dict(layer) for layer in spec["layers"]]
+    edited = with_layers(cfg, spec, layers[:-1] + [{**layers[-1], "out_features": 7}])
+    open_page(page, app_url, "architecture", urlencode(config_query(edited)))
+    revert = page.get_by_role("button", name="Revert to the preset")
+    revert.scroll_into_view_if_needed()
+    assert revert.is_visible()
+    _shot(page.locator("[data-testid='stMain']").first, "architecture_revert_in_sight")
