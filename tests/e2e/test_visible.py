@@ -47,3 +47,13 @@ def test_architecture_table_shows_the_classifier_and_the_jump_column_and_revert_
     revert.scroll_into_view_if_needed()
     assert revert.is_visible()
     _shot(page.locator("[data-testid='stMain']").first, "architecture_revert_in_sight")
+
+
+def test_conv_editor_labels_are_whole(page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    open_page(page, app_url, "conv")
+    _shot(page.locator("[data-testid='stMain']").first, "conv_page")
+    # The ceil_mode checkbox shows its whole label (it read "ceil_..." in a quarter column); the padding menu's
+    # "numbers" (it read "numbe") is checked by eye on the screenshot conv_page.png.
+    label = page.locator("[data-testid='stCheckbox']").filter(has_text="ceil_mode").first
+    assert label.evaluate("e => { const p = e.querySelector('p'); return p && p.scrollWidth <= p.clientWidth + 1 }")

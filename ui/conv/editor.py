@@ -181,7 +181,7 @@ def _conv_widgets(i: int) -> None:
     c = st.columns(4)
     _pair_inputs(c[0], c[1], i, "stride", "Stride", 1, 16)
     _pair_inputs(c[2], c[3], i, "dilation", "Dilation", 1, 16)
-    c = st.columns(4)
+    c = st.columns([1.4, 1, 1, 1.4])  # the two menus get room for "numbers" and "replicate"
     c[0].selectbox(
         "Padding",
         PAD_KINDS,
@@ -203,7 +203,7 @@ def _pool_widgets(i: int) -> None:
     c = st.columns(4)
     _pair_inputs(c[0], c[1], i, "stride", "Stride", 1, 64)
     _pair_inputs(c[2], c[3], i, "pad", "Pad", 0, 32)
-    c = st.columns(4)
+    c = st.columns([1, 1, 2], vertical_alignment="bottom")  # the checkbox's label gets room to be read whole
     _pair_inputs(c[0], c[1], i, "dilation", "Dilation", 1, 16, disabled=not is_max)
     c[2].checkbox(
         "ceil_mode", key=_k(i, "ceil_mode"), help="Round the output size up instead of down (see the formula)"
