@@ -57,3 +57,15 @@ def test_conv_editor_labels_are_whole(page, app_url):
     # "numbers" (it read "numbe") is checked by eye on the screenshot conv_page.png.
     label = page.locator("[data-testid='stCheckbox']").filter(has_text="ceil_mode").first
     assert label.evaluate("e => { const p = e.querySelector('p'); return p && p.scrollWidth <= p.clientWidth + 1 }")
+
+
+def test_training_at_400px_keeps_launch_near_the_top(page, app_url):
+    # On a phone the class sample tiles used to stack a screen wide each and push Launch about 5,000 px down.
+    page.set_viewport_size({"width": 400, "height": 900})
+    open_page(page, app_url, "train", "dataset=digits")
+    page.get_by_text("1,438 training and 359 validation images").wait_for()
+    launch = page.get_by_role("button", name="Launch run")
+    top = launch.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+    _shot(page.locator("[data-testid='stMain']").first, "train_400px")
+    print("LAUNCH_TOP", top)
+    assert top < 3000, top
