@@ -34,7 +34,8 @@ from typing import Any
 
 import torch.nn as nn
 
-TRANSFER_KEYS = ("weights_file", "from_run", "source")  # beside TransferConfig's fields
+# Beside TransferConfig's fields; "role" is the runs table's word for the run (labs.transfer.run_configs).
+TRANSFER_KEYS = ("weights_file", "from_run", "source", "role")
 
 
 def as_model_config(model: Any) -> Any:
