@@ -30,9 +30,10 @@ for p in problems:
 editor_col, preview_col = st.columns([5, 7], gap="large")
 with editor_col:
     st.subheader("Pipeline")
-    editor.preset_row()
+    preset_place = editor.preset_row()
     steps, read_problems = editor.current_steps(spec["steps"])
     spec = {"steps": steps}
+    editor.preset_caption(preset_place, steps)
     # The image size the checks assume is only known once the photo is decoded (below); first draw the rows.
     rows = st.container()
     editor.add_step_row(len(steps))

@@ -44,12 +44,14 @@ except ValueError as exc:  # an impossible input shape
 state.publish(cfg, NS)
 
 with results:
-    conv_views.layer_table(cfg, reports)
     with st.expander("Two 3x3 convs or one 5x5? (the VGG argument)"):
         conv_views.vgg_comparison()
+conv_views.layer_table(cfg, reports)  # the page's width: all seven columns visible without scrolling
 
 window_tab, image_tab = st.tabs(["Sliding window", "On an image"])
 with window_tab:
     conv_views.sliding_window_tab(cfg, specs)
 with image_tab:
-    conv_views.image_tab(cfg, specs)
+    cells = conv_views.image_tab(cfg, specs)
+if cells != cfg.kernel_cells:  # hand-typed kernel cells go into the link too
+    state.publish(replace(cfg, kernel_cells=cells), NS)

@@ -30,6 +30,7 @@ trained = state.stash(NS, "trained", set)  # the setups trained in this session:
 key = views.config_key(cfg)
 if pressed:
     trained.add(key)
+found = None
 if key in trained:
     found = views.study(cfg)
     if found is not None:
@@ -40,4 +41,4 @@ else:
         f"{cfg.steps} steps on this machine (a few seconds on a CPU; depth 56 takes longest).",
         icon=":material/play_arrow:",
     )
-views.explanation(cfg)
+views.explanation(cfg, found[0] if found else None)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from playground.labs import inside
 from playground.labs.inside import InsideConfig, clamp_config, trained_runs
 from ui import state
 from ui.inside import views
@@ -32,6 +33,9 @@ with left:
             st.caption(note)
 chosen = state.value(NS, "run") if cfg.source == "run" else None
 run = next((r for r in runs if r.id == chosen), None)
+if probe is not None and inside.untrained_note(run):
+    with left:
+        st.warning(inside.untrained_note(run), icon=":material/hourglass_empty:")
 if probe is None:
     state.publish(state.read(cfg, NS, WIDGETS), NS)
     st.stop()

@@ -60,7 +60,7 @@ if watched is not None:
 
 st.subheader("All runs")
 if infos:
-    listing.table(infos)
+    listing.live_table(infos)
     listing.compare(infos)
 else:
     st.caption("Runs you launch here (or with `python -m playground train`) are listed here.")

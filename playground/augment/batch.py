@@ -191,7 +191,12 @@ def _uniform(x: Tensor, lo: float, hi: float) -> Tensor:
 def _blend(img: Tensor, other: Tensor, ratio: Tensor) -> Tensor:
     """v2's _blend with one ratio per sample: ratio * img + (1 - ratio) * other, clamped, back to uint8 by truncation."""
     r = ratio.view(-1, 1, 1, 1)
-    out = img.mul(r).add_(other * (1.0 - r)).clamp_(0, _bound(img))
+    # v2 runs image1.mul(ratio).add_(image2, alpha=1 - ratio): the add is one fused multiply-add in float32
+    # (rounded once), so a separate ``other * (1 - r)`` step rounds twice and can land one uint8 level off.
+    # In float64 the product other * alpha is exact (24 + 24 bits); the sum, rounded to float64 and then to
+    # float32, equals the single rounding (tests/unit/augment/test_batch.py: every sample, uint8 and float).
+    alpha = (1.0 - r.double()).float().double()  # v2's Python-float alpha, as float32 reaches the kernel
+    out = (img.mul(r).double() + other.double() * alpha).float().clamp_(0, _bound(img))
     return out if img.is_floating_point() else out.to(img.dtype)
 
 

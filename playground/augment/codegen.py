@@ -4,7 +4,7 @@ The constructor arguments come from ``augment_transforms.step_kwargs``, the
 same function that builds the preview's transforms; arguments equal to
 torchvision's own defaults are left out so the code reads like hand-written
 code. The generated module defines ``transform``, ``load_image`` (the
-studio's decoding: EXIF orientation, RGB on white, downscaled once to
+studio's decoding: EXIF orientation, 16-bit and float ranges stretched, RGB on white, downscaled once to
 ``MAX_SIDE``), ``augmented_samples`` (sample i after ``torch.manual_seed(seed + i)``,
 as the preview grid), and with MixUp/CutMix ``batch_transform`` and ``mix_batch``.
 """
@@ -85,7 +85,13 @@ def load_image(path, max_side=MAX_SIDE):
         scale = max_side / max(im.size)  # decode JPEGs at a reduced scale, as the studio does
         im.draft("RGB", (max(1, int(im.width * scale)), max(1, int(im.height * scale))))
     im = ImageOps.exif_transpose(im)
-    if im.mode in ("RGBA", "LA", "PA", "P") and (im.mode != "P" or "transparency" in im.info):
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit or float data: stretch its value range to 0..255, as the studio does (convert() would clip to white)
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) / (hi - lo) * 255.0
+        im = Image.fromarray(np.nan_to_num(scaled).astype(np.uint8), "L")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La", "P") and (im.mode != "P" or "transparency" in im.info):
         im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
     im = im.convert("RGB")
     if max_side and max(im.size) > max_side:
@@ -140,6 +146,7 @@ def pipeline_source(
         "",
         "Run it on a photo: python this_file.py photo.jpg [out_dir]  (writes the preview grid as PNG files).",
         '"""',
+        "import numpy as np",
         "import torch",
         "from PIL import Image, ImageOps",
         "from torchvision.transforms import v2",

@@ -81,3 +81,30 @@ def studio_spec(cfg: StudioConfig) -> tuple[dict, list[str]]:
         )
     name = cfg.preset if cfg.preset in PIPELINES else DEFAULT_PRESET
     return PIPELINES.get(name).spec(), problems
+
+
+def preset_caption(preset: str, steps: list[dict]) -> str:
+    """The sentence under the preset menu: the preset's description while the steps are its own, else that they
+    were edited (an edited pipeline is no longer "exactly as printed")."""
+    p = PIPELINES.get(preset) if preset in PIPELINES else None
+    if p is None:
+        return "A pipeline of your own."
+    if compact_steps({"steps": steps}) == compact_steps(p.spec()):
+        return p.description
+    return f"Edited from the preset “{p.title}”, so its description no longer applies. Pick the preset again to get it back."
+
+
+def normalized_sentence(mean: list[float], std: list[float]) -> str:
+    """What the normalized statistics say, following the numbers (not "near 0" beside a mean of -1.3)."""
+    means = ", ".join(f"{m:+.2f}" for m in mean)
+    if all(abs(m) <= 0.5 for m in mean) and all(0.5 <= s <= 2 for s in std):
+        return (
+            f"These are the normalized values the model receives: channel means {means}, near 0, and standard "
+            "deviations near 1, as Normalize intends."
+        )
+    return (
+        f"These are the normalized values the model receives: channel means {means} and standard deviations "
+        f"{', '.join(f'{s:.2f}' for s in std)}, not near 0 and 1. Normalize's mean and std describe a whole dataset "
+        "(ImageNet's, say), so one photo that is darker, brighter or more colourful than that data lands off "
+        "centre; if your data differs, compute its own mean and std."
+    )

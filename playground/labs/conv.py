@@ -61,6 +61,8 @@ class ExplorerConfig:
     image: str = setting("chelsea.png", choices=lambda: sample_images())
     kernel: str = setting("sobel_x", choices=lambda: KERNELS.names())
     kernel_seed: int = setting(0, lo=0, hi=10_000)
+    # The image tab's kernel as typed into its grid (rows of numbers); empty: the preset's. See ``typed_kernel``.
+    kernel_cells: list = setting(factory=list)
     max_shift: int = setting(6, lo=1, hi=16, help="the largest shift of the translation study, in pixels")
 
     @property
@@ -173,6 +175,27 @@ def random_kernel(size=(3, 3), seed=0) -> torch.Tensor:
 def make_kernel(name: str, size: tuple[int, int], seed: int = 0) -> torch.Tensor:
     """Kernel preset ``name`` at ``size`` (fixed 3x3 presets are centred in zeros when larger)."""
     return KERNELS.get(name)(size=tuple(size), seed=seed)
+
+
+def typed_kernel(cells: list, size: tuple[int, int]) -> torch.Tensor | None:
+    """A link's hand-typed kernel: ``size`` rows of finite numbers, as a ``(kh, kw)`` tensor; None when the cells
+    do not fit (another kernel size, or not numbers), so the preset's kernel is shown instead."""
+    kh, kw = size
+    if not isinstance(cells, list) or len(cells) != kh:
+        return None
+    try:
+        rows = [[float(v) for v in row] for row in cells if isinstance(row, list) and len(row) == kw]
+    except (TypeError, ValueError):
+        return None
+    t = torch.tensor(rows, dtype=torch.float32) if len(rows) == kh else None
+    return t if t is not None and bool(torch.isfinite(t).all()) and float(t.abs().max()) <= 1e6 else None
+
+
+def kernel_cells(kernel: torch.Tensor, preset: torch.Tensor) -> list:
+    """What the link keeps of a kernel: its rows when they differ from the preset's, else nothing."""
+    if kernel.shape == preset.shape and torch.allclose(kernel, preset, atol=1e-4):  # the grid shows 4 decimals
+        return []
+    return [[round(float(v), 4) for v in row] for row in kernel]
 
 
 def kernel_from_cells(cells) -> torch.Tensor:

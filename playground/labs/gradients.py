@@ -86,6 +86,24 @@ class GradFlowResult:
         norms = self.grad_norms[network][step]
         return norms[0] / norms[-1] if norms[-1] > 0 else math.inf
 
+    def verdict(self, network: str, step: int | None = None) -> str:
+        """What the chart shows for ``network`` at ``step`` (default: the last recorded one): ``gradient_verdict``."""
+        steps = self.grad_norms[network]
+        if not steps:
+            return "unknown"
+        return gradient_verdict(self.first_to_last(network, max(steps) if step is None else step))
+
+
+VANISH_BELOW, EXPLODE_ABOVE = 0.1, 10.0  # a first / last ratio an order of magnitude away from 1
+
+
+def gradient_verdict(ratio: float) -> str:
+    """``vanishing`` (first layer's gradient under a tenth of the last's), ``exploding`` (over ten times it),
+    else ``neither``: the words the page's explanation follows."""
+    if not math.isfinite(ratio) or ratio > EXPLODE_ABOVE:
+        return "exploding"
+    return "vanishing" if ratio < VANISH_BELOW else "neither"
+
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The conv and linear weights, input side first (the order the forward pass meets them)."""

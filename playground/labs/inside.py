@@ -128,10 +128,49 @@ class Probe:
 
 
 def trained_runs(runs_root: str | Path | None = None) -> list:
-    """Runs of the store that have saved weights (``RunInfo`` list, newest first)."""
+    """Runs of the store that have saved weights (``RunInfo`` list): those that finished an epoch first, each
+    group newest first, so the page opens on a trained network, not on one stopped before it learned."""
     from playground.runs.store import has_weights, list_runs
 
-    return [r for r in list_runs(runs_root) if has_weights(r.path) and not r.active]
+    found = [r for r in list_runs(runs_root) if has_weights(r.path) and not r.active]
+    return sorted(found, key=is_untrained)  # stable: newest first within each group
+
+
+def is_untrained(info) -> bool:
+    """Whether a run (``RunInfo``) stopped before it finished one epoch: its weights are still near their start."""
+    epochs = (info.final or {}).get("epochs")
+    if epochs is None:
+        epochs = int((info.progress or {}).get("epoch") or 0)
+    return not epochs or epochs < 1
+
+
+def untrained_note(info) -> str | None:
+    """The warning for a run that never finished an epoch (None for a trained one)."""
+    if info is None or not is_untrained(info):
+        return None
+    return (
+        f"Run {info.id} stopped ({info.status}) before it finished one epoch: its weights are still close to their "
+        "random start, so the filters, feature maps, predictions and Grad-CAM below show an untrained network. "
+        "Pick a run that trained, or train this one longer."
+    )
+
+
+def cam_note(shape: tuple[int, ...] | None, layer: str) -> str | None:
+    """The warning for a Grad-CAM layer whose map is too small to say where the model looks (None when fine)."""
+    if not shape or len(shape) != 3:
+        return None
+    h, w = shape[1:]
+    if h * w == 1:
+        return (
+            f"Grad-CAM uses {layer}, whose output is 1x1: the map is one value spread over the whole picture, so it "
+            "cannot show where the model looks. Use a larger input (or a model that keeps a spatial map there)."
+        )
+    if h <= 2 or w <= 2:
+        return (
+            f"Grad-CAM uses {layer}, whose output is only {h}x{w}: the map is that coarse, blurred up to the "
+            "picture's size."
+        )
+    return None
 
 
 def run_label(info) -> str:
@@ -148,7 +187,8 @@ def run_label(info) -> str:
         model = str(model or "?")
     acc = (info.final or {}).get("final_val_accuracy")
     acc_text = f" · {acc:.0%} val" if isinstance(acc, (int, float)) else ""
-    return f"{info.id} · {model} on {cfg.get('dataset', '?')}{acc_text}"
+    untrained = " · untrained (stopped before an epoch)" if is_untrained(info) else ""
+    return f"{info.id} · {model} on {cfg.get('dataset', '?')}{acc_text}{untrained}"
 
 
 def from_run(run_dir: str | Path) -> Probe:
@@ -265,6 +305,8 @@ class Analysis:
     top: list  # probe.Prediction, most probable first
     cams: dict[int, torch.Tensor]  # class index -> (H, W) in [0, 1]
     seconds: float
+    cam_layer: str = ""  # the layer Grad-CAM weighs
+    cam_shape: tuple[int, ...] | None = None  # its output (C, h, w)
 
 
 def analyse(
@@ -289,4 +331,6 @@ def analyse(
     wanted = [top[0].index] + [runner_up if c == -1 else c for c in (classes or [])]
     wanted = list(dict.fromkeys(wanted))  # unique, in order
     cams = {c: probe.grad_cam(p.model, inp, c) for c in wanted if 0 <= c < len(p.class_names)}
-    return Analysis(filters, maps, layer or "", top, cams, time.perf_counter() - t0)
+    cam_layer = probe.default_cam_layer(p.model)
+    cam_shape = probe.output_shape(p.model, inp, cam_layer)
+    return Analysis(filters, maps, layer or "", top, cams, time.perf_counter() - t0, cam_layer, cam_shape)

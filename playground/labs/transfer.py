@@ -189,6 +189,22 @@ def model_dict(tc: TransferConfig, weights_file: str = "", from_run: str = "") -
     return d
 
 
+def random_frozen_note(cfg: TransferLabConfig, info: dict | None) -> str | None:
+    """What a run with random weights and frozen stages can show, in plain words (None when it does not apply)."""
+    if cfg.weights != "random" or not info:
+        return None
+    frozen = [name for name, _, on in info["stages"][:-1] if not on]
+    if not frozen:
+        return None
+    return (
+        f"Random weights with frozen stages ({', '.join(frozen)}): those stages stay the random filters they "
+        "start as and never learn. The new head can use only what random features happen to keep, so this run "
+        "measures random features against training from scratch; it is not transfer learning, since nothing was "
+        "learned before. For the real experiment use ImageNet weights (copy torchvision's file from a machine "
+        "with internet and upload it under 'A weights file'), or a model trained here as the backbone."
+    )
+
+
 def scratch_config(tc: TransferConfig, n_stages: int) -> TransferConfig:
     """The same network trained from scratch: random weights, every stage training at the full rate."""
     from dataclasses import replace
@@ -282,11 +298,13 @@ def run_configs(
         augment=pipeline,
         val_augment=pipeline,
     )
-    out = [TrainConfig(model=model_dict(tc, weights_file, from_run), **common)]
+    # "role" is for people (the runs table's label); the run process reads only TransferConfig's fields.
+    role = "fine-tuned" if tc.mode == "fine_tuning" else "feature extraction"
+    out = [TrainConfig(model={**model_dict(tc, weights_file, from_run), "role": role}, **common)]
     if cfg.compare and from_run:
         out.append(TrainConfig(model=run_model_factory(from_run)[1]["spec"], **common))
     elif cfg.compare:
-        out.append(TrainConfig(model=model_dict(scratch_config(tc, n_stages)), **common))
+        out.append(TrainConfig(model={**model_dict(scratch_config(tc, n_stages)), "role": "from scratch"}, **common))
     for c in out:
         c.validate()
     return out

@@ -180,8 +180,12 @@ def validate_conv(spec: ConvSpec, in_shape: Shape, what: str = "Conv2d") -> None
                 "with a larger stride the output cannot keep the input's size. "
                 "Set the stride to 1, or give the padding as a number."
             )
-    elif min(spec.padding) < 0:
-        raise LayerError(f"{what}: padding cannot be negative (got {_fmt(spec.padding)}). Use 0 or more.")
+    elif min(spec.padding) < 0 and spec.padding_mode == "zeros":
+        # nn.Conv2d pads with F.pad for the other modes, which crops on a negative pad; zeros padding refuses it.
+        raise LayerError(
+            f"{what}: padding cannot be negative with padding mode 'zeros' (got {_fmt(spec.padding)}). "
+            "Use 0 or more, or padding mode 'reflect', 'replicate' or 'circular', where a negative padding crops."
+        )
     _positive("the kernel size", spec.kernel, what)
     _positive("the stride", spec.stride, what)
     _positive("the dilation", spec.dilation, what)
@@ -200,9 +204,10 @@ def validate_conv(spec: ConvSpec, in_shape: Shape, what: str = "Conv2d") -> None
         eff = d * (k - 1) + 1
         if eff > size + p0 + p1:
             dil = f" (dilation {d} stretches the {k}-tap kernel to span {eff})" if d > 1 else ""
+            sign = "+" if p0 + p1 >= 0 else "-"
             raise LayerError(
                 f"{what}: the kernel spans {eff} pixels{dil} but the padded input {axis} is only "
-                f"{size} + {p0 + p1} = {size + p0 + p1}. Use a smaller kernel or dilation, or more padding."
+                f"{size} {sign} {abs(p0 + p1)} = {size + p0 + p1}. Use a smaller kernel or dilation, or more padding."
             )
 
 

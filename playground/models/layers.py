@@ -8,7 +8,9 @@ subclass, registered in ``LEAVES``, that declares its vocabulary word (``word``:
 - ``build``: the ``nn.Module``; ``source``: the PyTorch source text that makes the same module;
 - ``type_name``: the class name the summary shows;
 - ``macs``, ``window`` (its receptive-field step), ``allocates`` (activation memory),
-  ``buffers`` and ``torchinfo_mult_adds``: the summary's arithmetic.
+  ``buffers`` and ``torchinfo_mult_adds``: the summary's arithmetic;
+- ``saves`` and ``saved_extra``: what autograd keeps of it for the backward pass (the training-memory
+  walk of ``playground.models.memory``).
 
 The spec walk (``playground.models.spec``), the module builder (``playground.models.blocks``),
 the code writer (``playground.models.codegen``) and the summary (``playground.models.summary``)
@@ -42,6 +44,7 @@ from playground.models.arithmetic import (
 )
 from playground.models.blocks import ACTIVATIONS, PadShortcut, make_activation
 
+BYTES = 4  # float32
 MAX_DIM = 65536  # channels, features, pixels: beyond this it is a typo, not a model
 
 Shape = tuple  # per sample: (C, H, W) or (F,)
@@ -137,6 +140,22 @@ class Leaf(ABC):
     def buffers(self, layer: dict, in_shape: Shape) -> int:
         """Float values the module keeps besides its parameters (batch norm's running statistics)."""
         return 0
+
+    def saves(self, layer: dict) -> tuple[bool, bool]:
+        """``(input, output)``: which of its tensors autograd keeps until the backward pass, in training mode.
+
+        From PyTorch's ``derivatives.yaml``: a conv, linear or pooling layer keeps its input, ReLU its output.
+        """
+        return True, False
+
+    def saved_extra(self, layer: dict, in_shape: Shape, out_shape: Shape) -> int:
+        """Bytes per image it keeps for the backward pass besides its input and output (max pooling's indices)."""
+        return 0
+
+    def scratch(self, layer: dict, in_shape: Shape, out_shape: Shape) -> tuple[int, int, int]:
+        """Bytes per image of the kernel's own temporaries while it runs: ``(forward, backward, backward
+        when the input needs a gradient too)``; gone when it returns."""
+        return 0, 0, 0
 
     def torchinfo_mult_adds(self, params: int, out_shape: Shape) -> int:
         """torchinfo's "mult-adds" per image on a per-sample ``out_shape``: it counts the parameters once."""
@@ -257,6 +276,17 @@ class Conv(Leaf):
     def torchinfo_mult_adds(self, params, out_shape):
         return params * prod(out_shape[1:])  # torchinfo: weights and bias once per output pixel
 
+    def scratch(self, layer, in_shape, out_shape):
+        # On CPU torch runs convs through oneDNN, which works on channel-blocked copies (channels rounded up to
+        # 16) and reorders: forward, the output's copy (and the input's once it has 16 channels or more);
+        # backward, the output gradient's copy, and the input gradient's when one is needed. Measured on
+        # torch 2.14's CPU build with torch.profiler (tests/unit/models/test_memory.py).
+        def blocked(shape):
+            return BYTES * -(-shape[0] // 16) * 16 * prod(shape[1:])
+
+        forward = blocked(out_shape) + (blocked(in_shape) if in_shape[0] >= 16 else 0)
+        return forward, blocked(out_shape), blocked(out_shape) + blocked(in_shape)
+
 
 @leaf
 class BatchNorm(Leaf):
@@ -333,6 +363,13 @@ class Activation(Leaf):
     def allocates(self, layer):
         return not (layer.get("inplace") and ACTIVATIONS[layer["fn"]][1])  # in place: writes over its input
 
+    def saves(self, layer):
+        # derivatives.yaml: relu, tanh, sigmoid keep their result; gelu, silu, leaky_relu, elu their input,
+        # except that the in-place leaky_relu_ and elu_ keep the result (their input is gone).
+        fn = layer["fn"]
+        result = fn in ("relu", "tanh", "sigmoid") or (fn in ("leaky_relu", "elu") and not self.allocates(layer))
+        return not result, result
+
 
 class _Pool(Leaf):
     """Max and average pooling: the same window arithmetic (``playground.models.arithmetic``)."""
@@ -365,6 +402,9 @@ class _Pool(Leaf):
         k = _hw(layer["kernel"])
         s = _hw(layer["stride"]) if layer["stride"] is not None else k
         return k, s, _hw(layer.get("dilation", 1))
+
+    def saved_extra(self, layer, in_shape, out_shape):
+        return 8 * prod(out_shape) if self.pool == "max" else 0  # max pooling keeps int64 argmax indices
 
     @staticmethod
     def _stride(layer: dict) -> Any:
@@ -454,6 +494,13 @@ class _AdaptivePool(Leaf):
     def source(self, layer, in_shape):
         return f"nn.{self.word.torch}({_p(layer['output'])})"
 
+    def saves(self, layer):
+        # Adaptive average pooling to 1x1 is a mean (keeps only sizes); otherwise the input is kept.
+        return not (self.word.torch == "AdaptiveAvgPool2d" and _hw(layer["output"]) == (1, 1)), False
+
+    def saved_extra(self, layer, in_shape, out_shape):
+        return 8 * prod(out_shape) if self.word.torch == "AdaptiveMaxPool2d" else 0  # int64 indices
+
     def window(self, layer, in_shape, out_shape):
         # Windows differ in size when the output does not divide the input: the largest one counts.
         wins = [_adaptive_window(n, m) for n, m in zip(in_shape[1:], out_shape[1:])]
@@ -507,6 +554,14 @@ class Dropout(Leaf):
     def source(self, layer, in_shape):
         return f"nn.Dropout(p={layer['p']!r})"
 
+    def saves(self, layer):
+        return False, False  # only its mask (saved_extra)
+
+    def saved_extra(self, layer, in_shape, out_shape):
+        # On CPU dropout multiplies by a float noise tensor, which autograd keeps (CUDA's fused kernel keeps a
+        # one-byte mask instead; the CPU figure is the one measured).
+        return BYTES * prod(out_shape) if layer["p"] > 0 else 0
+
 
 @leaf
 class Flatten(Leaf):
@@ -530,6 +585,9 @@ class Flatten(Leaf):
 
     def allocates(self, layer):
         return False  # a view of its input
+
+    def saves(self, layer):
+        return False, False  # its backward is a reshape
 
 
 @leaf
@@ -614,3 +672,6 @@ class PadShortcutLeaf(Leaf):
 
     def window(self, layer, in_shape, out_shape):
         return (1, 1), _hw(layer["stride"]), (1, 1)
+
+    def saves(self, layer):
+        return False, False  # slicing and zero padding keep only sizes

@@ -7,6 +7,8 @@ network" page for runs trained in the app and for any model with weights.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -87,20 +89,40 @@ def feature_maps(model: nn.Module, x: torch.Tensor, names: list[str] | None = No
     if unknown:
         raise ValueError(f"Unknown layer(s) {', '.join(unknown)}; choose from {', '.join(map_layers(model))}.")
     out: dict[str, torch.Tensor] = {}
-    hooks = [
-        modules[n].register_forward_hook(lambda _m, _i, o, n=n: out.__setitem__(n, o.detach()[0].float().cpu()))
-        for n in wanted
-    ]
+    me = threading.get_ident()
+
+    def keep(name, o):
+        if threading.get_ident() == me:  # not another session's forward through the same model
+            out[name] = o.detach()[0].float().cpu().clone()  # a copy: an in-place layer after it would overwrite it
+
+    hooks = [modules[n].register_forward_hook(lambda _m, _i, o, n=n: keep(n, o)) for n in wanted]
     try:
-        was_training = model.training
-        model.eval()
-        model(x)
-        model.train(was_training)
+        with _eval(model):
+            model(x)
     finally:
         for h in hooks:
             h.remove()
     # 1x1 maps (after global pooling) carry no spatial picture: leave them out.
     return {n: out[n] for n in wanted if n in out and out[n].ndim == 3 and out[n].shape[1] * out[n].shape[2] > 1}
+
+
+@torch.no_grad()
+def output_shape(model: nn.Module, x: torch.Tensor, layer: str) -> tuple[int, ...] | None:
+    """The per-sample shape of ``layer``'s output on ``x`` (None if it never runs)."""
+    found: dict[str, tuple[int, ...]] = {}
+    me = threading.get_ident()
+
+    def keep(_m, _i, o):
+        if threading.get_ident() == me:
+            found["shape"] = tuple(o.shape[1:])
+
+    handle = dict(model.named_modules())[layer].register_forward_hook(keep)
+    try:
+        with _eval(model):
+            model(x)
+    finally:
+        handle.remove()
+    return found.get("shape")
 
 
 def _is_block(m: nn.Module) -> bool:
@@ -124,35 +146,56 @@ def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int, layer: str | N
 
     Weights each channel of ``layer``'s output by the spatial mean of the class score's gradient,
     sums, applies ReLU, upsamples to the input size and scales to [0, 1]. Returns ``(H, W)``.
+
+    The layer's output is kept as its own tensor and the rest of the network runs on a copy, so an
+    in-place layer after it (VGG's and AlexNet's ``ReLU(inplace=True)`` after the last conv) cannot
+    write over it: the map is the conv's, not the ReLU's. The gradient comes from
+    ``torch.autograd.grad`` on that tensor: nothing is written into the model (no ``.grad``, no
+    mode change for a model already in eval mode), so sessions sharing a model can run it at once.
     """
     layer = layer or default_cam_layer(model)
-    module = dict(model.named_modules())[layer]
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise ValueError(f"Unknown layer {layer!r}; choose from {', '.join(map_layers(model))}.")
     store: dict[str, torch.Tensor] = {}
+    me = threading.get_ident()
 
     def hook(_m, _i, o):
-        o.retain_grad()
-        store["act"] = o
+        if threading.get_ident() != me or "act" in store:  # another session's forward, or a second call
+            return None
+        act = o.detach().requires_grad_(True)  # (1, K, h, w): a leaf of its own, the gradient stops here
+        store["act"] = act
+        return act.clone()  # what the following layers see, and may overwrite in place
 
-    handle = module.register_forward_hook(hook)
-    was_training = model.training
-    model.eval()
+    handle = modules[layer].register_forward_hook(hook)
     try:
-        with torch.enable_grad():
-            x = x.detach().requires_grad_(False)
-            logits = model(x)
+        with _eval(model), torch.enable_grad():
+            logits = model(x.detach())
             if not 0 <= class_index < logits.shape[1]:
                 raise ValueError(f"Class {class_index} does not exist: the model has {logits.shape[1]} classes.")
-            model.zero_grad(set_to_none=True)
-            logits[0, class_index].backward()
+            act = store["act"]
+            (grad,) = torch.autograd.grad(logits[0, class_index], act)
     finally:
         handle.remove()
-        model.train(was_training)
-    act, grad = store["act"], store["act"].grad  # (1, K, h, w)
-    weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1): global-average-pooled gradients
-    cam = F.relu((weights * act).sum(1, keepdim=True))  # (1, 1, h, w)
-    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
-    cam = cam - cam.min()
-    return (cam / cam.max().clamp_min(1e-12)).detach()
+    with torch.no_grad():
+        weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1): global-average-pooled gradients
+        cam = F.relu((weights * act).sum(1, keepdim=True))  # (1, 1, h, w)
+        cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+        cam = cam - cam.min()
+        return cam / cam.max().clamp_min(1e-12)
+
+
+@contextmanager
+def _eval(model: nn.Module):
+    """Evaluation mode for the block; a model already in it is left untouched (it may be shared)."""
+    if not model.training:
+        yield
+        return
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train()
 
 
 @dataclass
@@ -165,10 +208,8 @@ class Prediction:
 @torch.no_grad()
 def top_k(model: nn.Module, x: torch.Tensor, k: int = 5, class_names: list[str] | None = None) -> list[Prediction]:
     """The ``k`` most probable classes for one input ``(1, C, H, W)``."""
-    was_training = model.training
-    model.eval()
-    probs = model(x).float().softmax(1)[0]
-    model.train(was_training)
+    with _eval(model):
+        probs = model(x).float().softmax(1)[0]
     k = min(k, probs.numel())
     values, idx = probs.topk(k)
     names = class_names or [str(i) for i in range(probs.numel())]

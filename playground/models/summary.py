@@ -15,7 +15,8 @@ Conventions, stated once:
 - Receptive field and jump are per axis ``(h, w)``: the input patch one output value sees,
   and the input distance between neighbouring outputs. Through a residual block they follow
   the main path (the larger one). After a flatten every value sees the whole input: None.
-- Memory is float32: 4 bytes a value.
+- Memory is float32: 4 bytes a value. ``Summary.memory`` is a training step's peak, walked through the
+  forward, backward and optimizer step by ``playground.models.memory``.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from playground.models.layers import LEAVES, Leaf
+from playground.models.layers import BYTES, LEAVES, Leaf
+from playground.models.memory import OPTIMIZERS, TrainingMemory, training_memory
 from playground.models.spec import Step, trace
 from playground.models.vocab import SpecError
 
-BYTES = 4  # float32
-OPTIMIZER_STATES = {"sgd": 0, "sgd_momentum": 1, "adam": 2, "adamw": 2}  # extra values kept per trainable parameter
+OPTIMIZER_STATES = {name: states for name, (states, *_) in OPTIMIZERS.items()}  # values kept per trainable weight
 Pair = tuple[int, int]
 
 
@@ -63,40 +64,6 @@ class Row:
     def flops(self) -> int:
         """FLOPs = 2 x MACs (a multiply and an add)."""
         return 2 * self.macs
-
-
-@dataclass
-class TrainingMemory:
-    """A float32 training-memory estimate for one batch (bytes)."""
-
-    batch_size: int
-    optimizer: str
-    weights: int  # parameters and buffers (batch-norm running statistics)
-    gradients: int  # one per trainable parameter
-    optimizer_state: int  # momentum / Adam's two moments
-    activations: int  # the input and every layer output autograd keeps for the backward pass
-    device_bytes: int | None = None
-    device_label: str = ""
-
-    @property
-    def total(self) -> int:
-        return self.weights + self.gradients + self.optimizer_state + self.activations
-
-    @property
-    def fits(self) -> bool | None:
-        """False when the estimate passes 90% of the device's memory (None if unknown)."""
-        return None if not self.device_bytes else self.total <= 0.9 * self.device_bytes
-
-    def warning(self) -> str | None:
-        """A sentence when training would not fit, saying what to change."""
-        if self.fits is not False:
-            return None
-        where = self.device_label or "the device"
-        return (
-            f"Training at batch size {self.batch_size} needs about {gib(self.total)} but {where} has "
-            f"{gib(self.device_bytes or 0)}: lower the batch size (activations, {gib(self.activations)}, grow "
-            "with it), use a smaller input or a narrower model."
-        )
 
 
 def gib(n: int) -> str:
@@ -175,23 +142,21 @@ class Summary:
         optimizer: str = "adam",
         device_bytes: int | None = None,
         device_label: str = "",
+        *,
+        foreach: bool | None = None,
     ) -> TrainingMemory:
-        """Training memory at ``batch_size`` (default: this summary's); activations scale with the batch."""
-        if optimizer not in OPTIMIZER_STATES:
-            raise ValueError(f"Unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZER_STATES)}.")
-        b = batch_size or self.batch_size
-        acts = self.activation_bytes * b // self.batch_size
-        trainable = self.trainable_params
-        return TrainingMemory(
-            b,
-            optimizer,
-            (self.total_params + self.buffers) * BYTES,
-            trainable * BYTES,
-            OPTIMIZER_STATES[optimizer] * trainable * BYTES,
-            acts,
-            device_bytes,
-            device_label,
-        )
+        """The peak memory of one training step at ``batch_size`` (default: this summary's) with ``optimizer``.
+
+        ``foreach`` (the optimizer updates every tensor at once): None follows torch's default, on when
+        training would run on CUDA.
+        """
+        if foreach is None:
+            import torch
+
+            foreach = torch.cuda.is_available()
+        m = training_memory(self, batch_size, optimizer, foreach=foreach)
+        m.device_bytes, m.device_label = device_bytes, device_label
+        return m
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON: totals and one object per row."""

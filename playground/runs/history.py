@@ -216,7 +216,10 @@ def short_value(value) -> str:
     """A table cell for a config value (specs and transfer setups as a short label)."""
     if isinstance(value, dict):
         if value.get("kind") == "transfer":
-            return f"{value.get('backbone')} ({value.get('mode', '').replace('_', ' ')}, {value.get('weights')})"
+            role = value.get("role") or value.get("mode", "").replace("_", " ")
+            if role == "from scratch":  # the twin: random weights, everything trains
+                return f"{value.get('backbone')} (from scratch)"
+            return f"{value.get('backbone')} ({role}, {value.get('weights')} weights)"
         if "steps" in value:
             return " + ".join(s["name"] for s in value["steps"] if s.get("enabled", True)) or "none"
         return str(value.get("name") or "custom spec")

@@ -36,7 +36,8 @@ import torch.nn as nn
 
 from playground.common.jsontext import loads as json_loads
 
-TRANSFER_KEYS = ("weights_file", "from_run", "source")  # beside TransferConfig's fields
+# Beside TransferConfig's fields; "role" is the runs table's word for the run (labs.transfer.run_configs).
+TRANSFER_KEYS = ("weights_file", "from_run", "source", "role")
 
 
 def as_model_config(model: Any) -> Any:

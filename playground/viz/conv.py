@@ -291,9 +291,16 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
     return FramedFigure(fig, frames, sliders)
 
 
-def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Figure:
-    """A heatmap of one ``(H, W)`` map; a diverging scale centred on 0 suits signed filter responses."""
+def feature_map(fmap: torch.Tensor, title: str, diverging: bool | None = None) -> go.Figure:
+    """A heatmap of one ``(H, W)`` map, titled with its size as height x width.
+
+    A diverging scale centred on 0 suits signed responses (an edge detector); a map with no negative
+    value (a blur, a box filter, max pooling of a photo) gets a sequential one. ``diverging=None``
+    decides from the values.
+    """
     full = fmap.detach().cpu().numpy()
+    if diverging is None:
+        diverging = bool((full < 0).any())
     # Drawn at most MAX_MAP_SIDE cells a side: a 512 px map is 1 MB of JSON per rerun and more cells than the
     # chart has pixels. Every drawn cell is a real output value, at its true (row, col) (strided, not averaged).
     step = max(1, math.ceil(max(full.shape) / MAX_MAP_SIDE))
@@ -306,16 +313,16 @@ def feature_map(fmap: torch.Tensor, title: str, diverging: bool = True) -> go.Fi
             z=z,
             x=np.arange(0, full.shape[1], step),
             y=np.arange(0, full.shape[0], step),
-            colorscale="RdBu_r" if diverging else "Viridis",
+            colorscale="RdBu_r" if diverging else "Greys_r",
             zmid=0 if diverging else None,
-            zmin=-lim if diverging else None,
-            zmax=lim if diverging else None,
+            zmin=-lim if diverging else float(z.min()),
+            zmax=lim,
             hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
         title=dict(
-            text=f"{title} ({full.shape[0]}x{full.shape[1]})"
+            text=f"{title} ({full.shape[0]}x{full.shape[1]}, height x width)"
             + (f", 1 in {step} rows and columns drawn" if step > 1 else "")
         ),
         margin=dict(l=10, r=10, t=40, b=10),
@@ -355,7 +362,13 @@ def params_comparison(rows: list[tuple[str, int, int]]) -> go.Figure:
     """Bar chart of (label, params, MACs) rows, e.g. two 3x3 convs against one 5x5."""
     fig = go.Figure()
     fig.add_trace(
-        go.Bar(x=[r[0] for r in rows], y=[r[1] for r in rows], name="parameters", text=[f"{r[1]:,}" for r in rows])
+        go.Bar(
+            x=[r[0] for r in rows],
+            y=[r[1] for r in rows],
+            name="parameters",
+            text=[f"{r[1]:,}" for r in rows],
+            offsetgroup="parameters",  # side by side with the MAC bars although they use another axis
+        )
     )
     fig.add_trace(
         go.Bar(
@@ -364,6 +377,7 @@ def params_comparison(rows: list[tuple[str, int, int]]) -> go.Figure:
             name="MACs per image",
             text=[f"{r[2]:,}" for r in rows],
             yaxis="y2",
+            offsetgroup="macs",
         )
     )
     fig.update_layout(

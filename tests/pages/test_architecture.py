@@ -117,6 +117,19 @@ def test_building_from_nothing_and_reordering(lab):
     assert _errors(at) == ""
     at.button(key="architecture_remove").click().run()
     assert "add a flatten before it" in _errors(at)
+    assert _metrics(at) == {}  # broken: no totals that would sum only the layers before the break
+
+
+def test_a_model_broken_at_its_first_layer_shows_no_totals(lab):
+    at = lab({"preset": "", "channels": "1", "height": "28", "width": "28"})
+    at.selectbox(key="architecture_add_type").set_value("linear").run()
+    at.button(key="architecture_add").click().run()
+    assert not at.exception
+    assert "not a flat vector" in _errors(at)
+    assert _metrics(at) == {}  # no output shape = the input, no 0 parameters
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Training needs" not in shown
+    assert sum("No totals while the model is broken" in i.value for i in at.info) == 1
 
 
 def test_exports_source_json_and_a_link_that_reproduces_the_model(lab, app_page):

@@ -181,3 +181,40 @@ def test_json_upload_replaces_the_pipeline_and_bad_json_is_explained(app_page):
     ).run()
     assert any("q.json is not a usable pipeline" in e and "Unknown transform 'Warp'" in e for e in errors(at))
     assert step_labels(at)[0] == "RandomCrop"  # the previous pipeline stays
+
+
+def test_mixup_counts_each_photo_once_even_when_a_bundled_one_is_uploaded(app_page):
+    from playground.common.images import SAMPLE_DIR
+
+    at = app_page(PAGE)
+    rocket = (SAMPLE_DIR / "rocket.jpg").read_bytes()
+    at.file_uploader(key="augment_upload").upload("rocket.jpg", rocket, "image/jpeg").run()
+    at.button(key="augment_add_mixup").click().run()
+    assert not at.exception and not errors(at)
+    assert any("each photo is its own class (4 classes)" in c.value for c in at.caption)
+    for c in (c for c in captions(at) if " + " in c):
+        names = [part.split(" ", 1)[1] for part in c.split(" + ")]
+        assert len(names) == len(set(names)), c  # never "0.90 rocket.jpg + 0.10 rocket.jpg"
+
+
+def test_the_preset_caption_and_the_normalisation_sentence_follow_what_is_shown(app_page):
+    at = app_page(PAGE)
+    assert any("exactly as printed" in c.value for c in at.caption)
+    at.number_input(key="augment_s0_size_h").set_value(96).run()  # an edit: no longer the article's pipeline
+    assert not any("exactly as printed" in c.value for c in at.caption)
+    assert any("Edited from the preset" in c.value for c in at.caption)
+    # The sentence beside the statistics quotes them and says "near 0" only when they are.
+    table = next(d.value for d in at.dataframe if "Mean" in d.value.columns)
+    info = " ".join(i.value for i in at.info)
+    means = [float(v) for v in table["Mean"]]
+    assert "normalized values the model receives" in info
+    near = all(abs(m) <= 0.5 for m in means)
+    assert ("near 0, and" in info) == near and ("not near 0 and 1" in info) == (not near)
+
+
+def test_normalized_sentence_follows_the_numbers():
+    from playground.labs.augment import normalized_sentence
+
+    assert "near 0" in normalized_sentence([0.1, -0.2, 0.05], [0.9, 1.1, 1.0])
+    off = normalized_sentence([-1.3, -1.1, -0.9], [0.4, 0.5, 0.5])
+    assert "-1.30" in off and "not near 0 and 1" in off and "near 0, and" not in off

@@ -1,6 +1,7 @@
 """The Convolution & Pooling Explorer through AppTest: what a user sees after each action."""
 
 import io
+import json
 
 from PIL import Image
 
@@ -94,3 +95,35 @@ def test_a_link_beyond_a_widgets_range_is_pulled_into_it_and_said(app_page):
     assert (
         "batch = 99999 is not available (between 1 and 4096); using 4096" in warnings and "kernel = 'nope'" in warnings
     )
+
+
+def test_hand_typed_kernel_cells_are_kept_in_the_link(app_page):
+    import torch
+
+    from playground.labs.conv import conv_with_kernel, kernel_cells, make_kernel, typed_kernel
+    from playground.models.arithmetic import ConvSpec
+
+    cells = [[0, 0, 0], [0, 2.5, 0], [0, -1, 0]]
+    at = app_page(PAGE, query={"kernel_cells": json.dumps(cells)})
+    assert not at.exception
+    assert json.loads(at.query_params["kernel_cells"]) == cells  # the link keeps them across reruns
+    import base64
+
+    import numpy as np
+
+    fmap = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "conv output" in c.proto.spec)
+    zs = fmap["data"][0]["z"]  # plotly's typed array: {"dtype", "bdata" (base64), "shape"}
+    z = np.frombuffer(base64.b64decode(zs["bdata"]), dtype=zs["dtype"]).reshape(
+        [int(v) for v in zs["shape"].split(",")]
+    )
+    z = torch.tensor(z, dtype=torch.float32)
+    # The map is the photo filtered with the typed kernel, not with the preset (Sobel x).
+    from playground.common.images import load_sample, to_tensor
+
+    image = to_tensor(load_sample("chelsea.png", max_side=512).image, gray=True)
+    expected = conv_with_kernel(image, torch.tensor(cells, dtype=torch.float32), ConvSpec(1, (3, 3), 1, 1))
+    assert torch.allclose(z, expected, atol=1e-4)
+    # What goes into the link: nothing for the preset itself, the rows for anything typed over it.
+    preset = make_kernel("sobel_x", (3, 3))
+    assert kernel_cells(preset.clone(), preset) == [] and kernel_cells(torch.tensor(cells), preset) == cells
+    assert typed_kernel(cells, (5, 5)) is None and typed_kernel([["x"]], (1, 1)) is None  # another size, not numbers

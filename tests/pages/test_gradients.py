@@ -55,7 +55,6 @@ def test_results_are_cached_per_setup_and_the_link_holds_it(app_page):
     assert {k: at.query_params[k] for k in ("depth", "steps", "lr")} == {"depth": "8", "steps": "10", "lr": "0.1"}
     at.toggle(key="gradients_batch_norm").set_value(True).run()
     assert not charts(at) and "Press **Train both networks**" in at.info[0].value  # another setup: train again
-    assert "With batch normalisation on" in " ".join(m.value for m in at.markdown)
     at.button(key="gradients_train").click().run()
     assert not at.exception and len(charts(at)) == 2 and metrics(at) != first
     assert at.query_params["batch_norm"] == "1"
@@ -103,3 +102,42 @@ def test_a_gradient_that_underflows_to_zero_is_explained(app_page, monkeypatch):
     assert any("layers 1 to 2 received a gradient of exactly 0" in c.value for c in at.caption)
     norms = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][1]
     assert norms["data"][0]["y"][:3] == [None, None, 1e-06]
+
+
+def _fake_study(ratio: float):
+    """A study whose plain network's first / last gradient ratio is ``ratio`` (the residual's is 1)."""
+    from playground.labs.gradients import GradFlowResult
+
+    def fake(cfg, images, labels, num_classes, on_step=None):
+        names = [f"layer{i}" for i in range(cfg.depth)]
+        plain = [ratio] + [1.0] * (cfg.depth - 1)
+        return GradFlowResult(
+            names,
+            {"plain": [2.3] * cfg.steps, "residual": [1.0] * cfg.steps},
+            {"plain": {0: plain}, "residual": {0: [1.0] * cfg.depth}},
+        )
+
+    return fake
+
+
+def test_the_explanation_follows_what_the_chart_shows(app_page, monkeypatch):
+    # With batch norm on, a first / last ratio of 1.58 is neither vanishing nor exploding: the text must say so.
+    from ui.gradients import views as gradient_views
+
+    for seed, (ratio, shown, absent) in enumerate(
+        [
+            (1.58, "neither vanishes nor explodes", ("This is the *vanishing gradient*", "*exploding gradient*")),
+            (2e-7, "This is the *vanishing gradient*", ("neither vanishes", "*exploding gradient*")),
+            (40.0, "*exploding gradient*", ("neither vanishes", "This is the *vanishing gradient*")),
+        ]
+    ):
+        monkeypatch.setattr(gradient_views, "run_study", _fake_study(ratio))
+        at = app_page(
+            PAGE, query={"depth": "8", "steps": "10", "record_steps": "[0]", "batch_norm": "1", "seed": str(20 + seed)}
+        )
+        at.button(key="gradients_train").click().run()
+        assert not at.exception
+        text = " ".join(m.value for m in at.markdown)
+        assert shown in text, ratio
+        assert not any(a in text for a in absent), ratio
+        assert metrics(at)["Plain: first / last gradient"] in text  # the sentence quotes the chart's number

@@ -119,3 +119,39 @@ def test_a_model_too_large_is_refused_with_a_sentence(app_page, with_store, monk
     assert not at.exception
     assert "inspecting it needs more memory than this machine allows" in at.error[0].value
     assert not captions(at)
+
+
+class _StopAfter(StopFlag):
+    """Asks the run to stop after a few polls: it saves its weights mid-epoch, untrained."""
+
+    def __init__(self, polls: int):
+        super().__init__()
+        self.polls = polls
+
+    def __call__(self) -> bool:
+        self.polls -= 1
+        return self.polls < 0
+
+
+@pytest.fixture
+def with_an_untrained_newest_run(store, tmp_path, monkeypatch):
+    import shutil
+
+    root = tmp_path / "runs"
+    shutil.copytree(store, root)
+    run = runs.create_run(TrainConfig(dataset="digits", epochs=1, device="cpu"), root)  # newer than the trained one
+    summary = execute_run(run, stop_flag=_StopAfter(3))
+    assert summary["status"] == "stopped" and summary["epochs"] == 0 and runs.has_weights(run)
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(root))
+    return run.name
+
+
+def test_the_page_opens_on_a_trained_run_and_warns_about_an_untrained_one(app_page, with_an_untrained_newest_run):
+    at = app_page(PAGE)
+    assert not at.exception
+    assert at.selectbox(key="inside_run").value != with_an_untrained_newest_run  # not the newest: it never learned
+    assert not any("before it finished one epoch" in w.value for w in at.warning)
+    at.selectbox(key="inside_run").set_value(with_an_untrained_newest_run).run()
+    assert not at.exception
+    assert any("before it finished one epoch" in w.value and "untrained network" in w.value for w in at.warning)
+    assert "untrained" in at.selectbox(key="inside_run").format_func(with_an_untrained_newest_run)

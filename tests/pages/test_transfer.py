@@ -70,6 +70,12 @@ def test_the_articles_numbers_and_the_offline_sentence(app_page, store, offline)
     at.button(key="transfer_to_random").click().run()
     assert at.radio(key="transfer_weights").value == "random" and not at.button(key="transfer_launch").disabled
     assert article_line(at) == ARTICLE  # the weights do not change the counts
+    # ... and says plainly what a frozen random backbone can show: random features, not transfer learning.
+    note = " ".join(w.value for w in at.warning)
+    assert "never learn" in note and "it is not transfer learning" in note and "stem, layer1" in note
+    at.radio(key="transfer_mode").set_value("fine_tuning").run()
+    at.slider(key="transfer_unfrozen_stages").set_value(5).run()
+    assert "never learn" not in " ".join(w.value for w in at.warning)  # every stage trains: from scratch
 
 
 def test_cached_imagenet_weights_are_found(app_page, store, offline):
@@ -86,8 +92,10 @@ def test_stage_toggles_and_fine_tuning_update_the_counts_at_once(app_page, store
     assert metrics(at)["Trainable"] == "15,490,565"
     assert article_line(at) == "Trainable: 15,490,565 / 24,033,861 parameters"
     assert json.loads(at.query_params["stage_overrides"]) == {"layer4": True}
+    assert at.radio(key="transfer_mode").value == "fine_tuning"  # a stage trains: that is fine-tuning now
     at.checkbox(key="transfer_stage_layer4").uncheck().run()
     assert article_line(at) == ARTICLE and "stage_overrides" not in at.query_params
+    assert at.radio(key="transfer_mode").value == "feature_extraction"  # nothing in the backbone trains again
     at.radio(key="transfer_mode").set_value("fine_tuning").run()
     at.slider(key="transfer_unfrozen_stages").set_value(2).run()
     assert [k for k, v in stage_boxes(at).items() if v] == ["layer3", "layer4"]

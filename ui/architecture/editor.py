@@ -176,11 +176,11 @@ def model_picker(cfg: ArchConfig) -> None:
         return
     knobs = preset_info(cfg.preset)["knobs"]
     edited = cfg.custom
+    if edited:  # in sight, not inside the collapsed expander below
+        c = st.columns([3, 1], vertical_alignment="center")
+        c[0].caption("You edited the layers, so the knobs are off: they rebuild the preset from scratch.")
+        c[1].button("Revert to the preset", key=f"{NS}_revert", on_click=revert, width="stretch")
     with st.expander("Variant knobs" + (" (edits made: revert to use them)" if edited else ""), expanded=not edited):
-        if edited:
-            c = st.columns([3, 1])
-            c[0].caption("You edited the layers, so the knobs are off: they rebuild the preset from scratch.")
-            c[1].button("Revert to the preset", key=f"{NS}_revert", on_click=revert, width="stretch")
         c = st.columns(6)
         c[0].number_input(
             "Width multiplier",

@@ -37,8 +37,25 @@ def summarize_spec(spec: dict, batch_size: int) -> Summary:
     return summary_from_trace(trace(spec, raise_errors=False, normalized=True), batch_size)
 
 
+def _no_totals(s: Summary, what: str) -> bool:
+    """A sentence instead of figures while the model is broken: sums of the layers before the break would lie."""
+    if s.error is None:
+        return False
+    st.info(
+        f"No {what} while the model is broken: the sentence under *Layer by layer* says which layer fails and "
+        "how to fix it.",
+        icon=":material/info:",
+    )
+    return True
+
+
+TABLE_ROWS = 60  # rows shown without scrolling inside the table (a VGG-19 has 47)
+
+
 def totals(s: Summary) -> None:
-    """The figures under the table."""
+    """The figures under the table (none while the model is broken)."""
+    if _no_totals(s, "totals"):
+        return
     top, bottom = st.columns(2), st.columns(2)
     top[0].metric("Output shape", shape_text(s.output_shape), help="With the batch: [N, classes] for a classifier")
     top[1].metric("Parameters", f"{s.total_params:,}", help="Weights and biases; batch-norm statistics are buffers")
@@ -109,16 +126,17 @@ def table(s: Summary, cfg: ArchConfig) -> None:
         ]
     )
     cols = {  # header: (width in pixels, help)
-        "Layer": (140, "The module's name in PyTorch"),
-        "Type": (105, "The PyTorch class"),
-        "Output shape": (135, "With the batch"),
+        # Widths add up to less than the page's 940 px content width, so the last column (Jump) is not cut off.
+        "Layer": (110, "The module's name in PyTorch"),
+        "Type": (128, "The PyTorch class"),
+        "Output shape": (125, "With the batch"),
         "Trainable": (88, "Parameters that training updates"),
-        "Frozen": (62, "Parameters kept fixed (transfer learning)"),
-        "MACs": (105, "Multiply-accumulates per image"),
-        "FLOPs (2×MACs)": (112, "FLOPs = 2 x MACs: a multiply and an add"),
-        "Activations": (88, "Memory of this layer's output for the whole batch (in place: none)"),
-        "RF": (58, "Receptive field: the input patch (pixels) one output value sees; 'all' after the flatten"),
-        "Jump": (46, "Input pixels between neighbouring outputs (the product of the strides so far)"),
+        "Frozen": (60, "Parameters kept fixed (transfer learning)"),
+        "MACs": (100, "Multiply-accumulates per image"),
+        "FLOPs (2×MACs)": (104, "FLOPs = 2 x MACs: a multiply and an add"),
+        "Activations": (80, "Memory of this layer's output for the whole batch (in place: none)"),
+        "RF": (56, "Receptive field: the input patch (pixels) one output value sees; 'all' after the flatten"),
+        "Jump": (56, "Input pixels between neighbouring outputs (the product of the strides so far)"),
     }
     numbers = {
         c: (
@@ -128,11 +146,16 @@ def table(s: Summary, cfg: ArchConfig) -> None:
         )
         for c, (w, h) in cols.items()
     }
+    if len(rows) > TABLE_ROWS:
+        st.caption(
+            f"{len(rows)} rows: the table shows {TABLE_ROWS} at a time, scroll inside it for the rest "
+            "(or show residual blocks or top-level layers)."
+        )
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
-        height=min(38 + 35 * max(len(rows), 1), 460),
+        height=38 + 35 * min(max(len(rows), 1), TABLE_ROWS),  # every row of a VGG, classifier included
         column_config=numbers,
         key=f"{NS}_table_view",
     )
@@ -154,17 +177,13 @@ def memory(s: Summary) -> None:
         format_func=OPTIMIZERS.get,
         help="Extra values it keeps per trainable weight: Adam 2, SGD with momentum 1, plain SGD none",
     )
+    if _no_totals(s, "training-memory estimate"):
+        return
     device_bytes, label = _device()
     m = s.memory(optimizer=state.value(NS, "optimizer"), device_bytes=device_bytes, device_label=label)
-    parts = [
-        ("weights", m.weights),
-        ("gradients", m.gradients),
-        ("optimizer state", m.optimizer_state),
-        ("activations", m.activations),
-    ]
     st.markdown(
-        f"**Training needs about {gib(m.total)}** (float32): "
-        + " + ".join(f"{name} {gib(v)}" for name, v in parts)
+        f"**Training needs about {gib(m.total)}** (float32, the peak of one step, during the {m.peak_during}): "
+        + " + ".join(f"{name} {gib(v)}" for name, v in m.parts() if v)
         + (f", of {gib(device_bytes)} ({label})." if device_bytes else ".")
     )
     if device_bytes:

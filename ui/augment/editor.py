@@ -29,6 +29,7 @@ from playground.augment.transforms import TRANSFORMS, Param, groups
 from playground.common.jsontext import loads as json_loads
 from playground.common.lists import edit_rows, is_row_edit
 from playground.labs.augment import DEFAULT_PRESET, StudioConfig, compact_steps, preset_steps
+from playground.labs.augment import preset_caption as preset_caption_text
 from ui import state
 from ui.widgets import options, row_buttons
 
@@ -306,7 +307,7 @@ def add_step_row(n_steps: int) -> None:
     )
 
 
-def preset_row() -> None:
+def preset_row():
     """Preset menu (loads on change) and a reset button."""
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.selectbox(
@@ -320,4 +321,9 @@ def preset_row() -> None:
     c2.button(
         "Reset", key=f"{NS}_reset", on_click=reset, width="stretch", help="The article's training pipeline, seed 0"
     )
-    st.caption(PIPELINES.get(state.value(NS, "preset")).description)
+    return c1  # the preset's caption goes under it once the steps are read (pages/augment.py: preset_caption)
+
+
+def preset_caption(place, steps: list[dict]) -> None:
+    """Under the preset menu: its description, or that the steps were edited away from it."""
+    place.caption(preset_caption_text(state.value(NS, "preset"), steps))

@@ -19,9 +19,9 @@ from playground.augment import preview as ap
 from playground.augment.codegen import pipeline_source
 from playground.augment.pipelines import to_json
 from playground.augment.spec import PipelineError
-from playground.common.images import ImageError, LoadedImage, load_image, load_sample, sample_images
+from playground.common.images import SAMPLE_DIR, ImageError, LoadedImage, load_image, load_sample, sample_images
 from playground.common.urlstate import to_query
-from playground.labs.augment import StudioConfig
+from playground.labs.augment import StudioConfig, normalized_sentence
 from playground.viz import augment as vz
 from ui import handoff, state
 from ui.augment.editor import NS, load_json_upload
@@ -50,6 +50,11 @@ def _decode(data: bytes, name: str, max_side: int) -> LoadedImage:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sample(name: str, max_side: int) -> LoadedImage:
     return load_sample(name, max_side=max_side)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sample_digest(name: str) -> str:
+    return hashlib.sha1((SAMPLE_DIR / name).read_bytes()).hexdigest()
 
 
 def photo_sources(cfg: StudioConfig) -> tuple[Photo, list[Photo]]:
@@ -89,7 +94,14 @@ def photo_sources(cfg: StudioConfig) -> tuple[Photo, list[Photo]]:
         disabled=bool(photos),
         help="Used when no photo is uploaded.",
     )
-    samples = [Photo(n, f"sample:{n}:{cfg.max_side}", _sample(n, cfg.max_side)) for n in sample_images()]
+    # A bundled photo the user also uploaded is one photo, not two classes with the same name; a bundled photo
+    # whose name an upload already has is told apart.
+    taken = {p.name for p in photos}
+    samples = [
+        Photo(n if n not in taken else f"{n} (bundled)", f"sample:{n}:{cfg.max_side}", _sample(n, cfg.max_side))
+        for n in sample_images()
+        if _sample_digest(n) not in seen
+    ]
     if photos:
         names = [p.name for p in photos]
         chosen = st.selectbox("Photo to augment", names, key=f"{NS}_photo") if len(photos) > 1 else names[0]
@@ -225,8 +237,8 @@ def model_input(result: ap.GridResult) -> None:
     )
     if s.normalized:
         st.info(
-            "These are the normalized values the model receives (mean near 0, std near 1 for typical photos). "
-            "The pictures above are shown denormalized, x · std + mean, so they look like photos."
+            normalized_sentence(s.mean, s.std)
+            + " The pictures above are shown denormalized, x · std + mean, so they look like photos."
         )
     elif s.dtype == "uint8":
         st.warning("The model would receive uint8 values 0..255. Add ToTensor (and usually Normalize) at the end.")

@@ -181,7 +181,7 @@ def _conv_widgets(i: int) -> None:
     c = st.columns(4)
     _pair_inputs(c[0], c[1], i, "stride", "Stride", 1, 16)
     _pair_inputs(c[2], c[3], i, "dilation", "Dilation", 1, 16)
-    c = st.columns(4)
+    c = st.columns([1.4, 1, 1, 1.4])  # the two menus get room for "numbers" and "replicate"
     c[0].selectbox(
         "Padding",
         PAD_KINDS,
@@ -189,7 +189,8 @@ def _conv_widgets(i: int) -> None:
         help="Numbers, 'same' (keep the size; stride 1 only) or 'valid' (no padding)",
     )
     numbers = st.session_state[_k(i, "pad_kind")] == "numbers"
-    _pair_inputs(c[1], c[2], i, "pad", "Pad", 0, 64, disabled=not numbers)
+    # Negative padding crops, as nn.Conv2d does with reflect/replicate/circular (zeros refuses it, with a sentence).
+    _pair_inputs(c[1], c[2], i, "pad", "Pad", -64, 64, disabled=not numbers)
     c[3].selectbox("Padding mode", PADDING_MODES, key=_k(i, "padding_mode"))
     st.checkbox("Bias", key=_k(i, "bias"))
 
@@ -202,7 +203,7 @@ def _pool_widgets(i: int) -> None:
     c = st.columns(4)
     _pair_inputs(c[0], c[1], i, "stride", "Stride", 1, 64)
     _pair_inputs(c[2], c[3], i, "pad", "Pad", 0, 32)
-    c = st.columns(4)
+    c = st.columns([1, 1, 2], vertical_alignment="bottom")  # the checkbox's label gets room to be read whole
     _pair_inputs(c[0], c[1], i, "dilation", "Dilation", 1, 16, disabled=not is_max)
     c[2].checkbox(
         "ceil_mode", key=_k(i, "ceil_mode"), help="Round the output size up instead of down (see the formula)"

@@ -3,6 +3,8 @@ the sliding window and the image tab. Pure rendering over ``playground``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -71,9 +73,23 @@ def layer_table(cfg: ExplorerConfig, reports: list[LayerReport]) -> None:
         hide_index=True,
         width="stretch",
         key="conv_table",
+        # Short headers (the full words in their help) so all seven columns fit the page without a scroll bar.
         column_config={
-            c: st.column_config.NumberColumn(format="localized")
-            for c in ("Parameters", "Fully-connected equivalent", "MACs per image")
+            "Layer": st.column_config.TextColumn("Layer"),
+            "Output shape": st.column_config.TextColumn("Output", help="Output shape [N, C, H, W]"),
+            "Parameters": st.column_config.NumberColumn("Params", format="localized", help="Weights and biases"),
+            "Fully-connected equivalent": st.column_config.NumberColumn(
+                "FC equiv.",
+                format="localized",
+                help="Parameters a fully-connected layer would need for the same input and output sizes",
+            ),
+            "MACs per image": st.column_config.NumberColumn(
+                "MACs", format="localized", help="Multiply-accumulates per image (FLOPs = 2 x MACs)"
+            ),
+            "Receptive field": st.column_config.TextColumn(
+                "RF", help="Receptive field: the input patch one value sees"
+            ),
+            "Jump": st.column_config.TextColumn("Jump", help="Input pixels between neighbouring outputs"),
         },
     )
     bad = next((r for r in reports if r.error), None)
@@ -187,11 +203,18 @@ def _sample(name: str, side: int = 512):
     return load_sample(name, max_side=side)
 
 
-@st.fragment
-def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
+def _drop_typed_cells() -> None:
+    # Another kernel preset (or seed): the cells typed over the previous one no longer apply.
+    cfg = state.saved_config(NS)
+    if cfg is not None and cfg.kernel_cells:
+        state.save_config(replace(cfg, kernel_cells=[]), NS)
+
+
+def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> list:
     """Filter a photo with a kernel using the chain's first conv geometry, then its first pooling.
 
-    A fragment: the photo, kernel and shift widgets rerun this tab only.
+    Returns the kernel's hand-typed cells (empty when it is the preset's), for the link. Not a fragment:
+    the typed cells go into the page's link, which the page script writes.
     """
     conv, pool = first_conv_and_pool(specs)
     c = st.columns(4)
@@ -202,9 +225,14 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         options(ExplorerConfig, "kernel"),
         key=state.key(NS, "kernel"),
         format_func=lambda n: kernels.KERNEL_LABELS.get(n, n),
+        on_change=_drop_typed_cells,
     )
-    c[3].number_input("Random kernel seed", key=state.key(NS, "kernel_seed"), **bounds(ExplorerConfig, "kernel_seed"))
-    cfg = _publish_section()
+    c[3].number_input(
+        "Random kernel seed",
+        key=state.key(NS, "kernel_seed"),
+        on_change=_drop_typed_cells,
+        **bounds(ExplorerConfig, "kernel_seed"),
+    )
     side = kernels.photo_side(conv.kernel)  # a big kernel gets a smaller photo: the work stays bounded
     try:
         loaded = _decode(upload.getvalue(), upload.name, side) if upload else _sample(cfg.image, side)
@@ -216,12 +244,14 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         image = to_tensor(loaded.image, gray=True)  # (1, H, W) in [0, 1]
         st.image(
             loaded.image,
-            caption=f"input {image.shape[2]}x{image.shape[1]} (converted to grayscale for the conv)",
+            caption=f"input ({image.shape[1]}x{image.shape[2]}, height x width; grayscale for the conv)",
             width="stretch",
         )
         if loaded.notes:
             st.caption("Image: " + "; ".join(loaded.notes))
-        base = kernels.make_kernel(cfg.kernel, conv.kernel, cfg.kernel_seed)
+        preset = kernels.make_kernel(cfg.kernel, conv.kernel, cfg.kernel_seed).round(decimals=4)
+        typed = kernels.typed_kernel(cfg.kernel_cells, conv.kernel)  # the link's hand-typed cells, if they fit
+        base = typed if typed is not None else preset
         st.caption(
             f"Kernel {conv.kernel[0]}x{conv.kernel[1]} (size, stride, padding and dilation from the chain's first conv). Edit any cell:"
         )
@@ -231,12 +261,13 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
             width="stretch",
         )
     kernel = kernels.kernel_from_cells(edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float32"))
+    cells = kernels.kernel_cells(kernel, preset)
     try:
         fmap = kernels.conv_with_kernel(image, kernel, conv)
         pooled = kernels.pool_map(fmap, pool)
     except ValueError as exc:
         mid.error(str(exc))
-        return
+        return cells
     mid.plotly_chart(vz.feature_map(fmap, "conv output"), width="stretch", key="conv_fmap")
     right.plotly_chart(
         vz.feature_map(pooled, f"after {pool.pool} pooling {pair_text(pool.kernel)}"),
@@ -245,12 +276,11 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
     )
     st.subheader("Translation invariance")
     st.number_input("Largest shift (pixels)", key=state.key(NS, "max_shift"), **bounds(ExplorerConfig, "max_shift"))
-    cfg = _publish_section()
     try:
         results = kernels.translation_study(image, kernel, conv, pool, int(cfg.max_shift))
     except ValueError as exc:
         st.error(plain(exc))
-        return
+        return cells
     st.plotly_chart(vz.shift_chart(results), width="stretch", key="conv_shift_chart")
     r1 = next((r for r in results if r.shift == 1), results[-1])
     st.markdown(
@@ -259,3 +289,4 @@ def image_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         "The dotted line compares the conv output after undoing the shift: close to zero, because convolution is "
         "*equivariant* (a shifted input gives a shifted output); only the borders differ."
     )
+    return cells

@@ -145,35 +145,67 @@ def results(cfg: GradFlowConfig, result: GradFlowResult, seconds: float) -> None
     right.plotly_chart(viz.grad_norms(result.layer_names, result.grad_norms), width="stretch", key=f"{NS}_norm_chart")
 
 
-EXPLANATION = """
+SETUP = """
 **What you see.** Both networks have the same {depth} layers and start from the same weights; the only difference
 is the skip connections. The right chart shows, for every layer, how large the gradient of the loss with respect to
 its weights is: this is what SGD updates that layer with.
-
-**Why the plain network's early layers get (almost) nothing.** Back-propagation multiplies the gradient by the
-derivative of every layer it passes on its way back to the input. In a plain network that is one factor per layer;
-when most of them are below 1, {depth} of them in a row shrink the gradient by many orders of magnitude: the first
-layers barely learn, and the whole network with them. This is the *vanishing gradient*.
-
-**Why the residual network's do.** Each residual block outputs **F(x) + x** instead of F(x). Its derivative is
-**F'(x) + 1**: the identity path contributes a 1, so however small F'(x) is, the gradient arriving at a block
-passes through the skip connection unchanged. That is how ResNet trains networks of 152 layers and more.
 """
 
-BN_NOTE = """
-**With batch normalisation on**, every layer's activations are rescaled to unit variance, so the signal no longer
-fades on its way forward. A deep plain network then shows the opposite pathology early in training: its first
-layers' gradients come out *larger* than the last layer's (a first / last ratio above 1, an exploding gradient), and
-it still trains worse than its residual twin, whose gradients stay balanced. Batch norm helps; skip connections fix.
+# One paragraph per verdict on the plain network's first / last ratio (playground.labs.gradients.gradient_verdict).
+PLAIN = {
+    "vanishing": """
+**Why the plain network's early layers get (almost) nothing** (first / last = {ratio}). Back-propagation multiplies
+the gradient by the derivative of every layer it passes on its way back to the input. In a plain network that is one
+factor per layer; when most of them are below 1, {depth} of them in a row shrink the gradient by orders of magnitude:
+the first layers barely learn, and the whole network with them. This is the *vanishing gradient*.
+""",
+    "exploding": """
+**Why the plain network's early layers get *more* than the last** (first / last = {ratio}). Back-propagation
+multiplies the gradient by the derivative of every layer on its way back; here most factors are above 1 (with batch
+normalisation, every layer's activations are rescaled to unit variance, so nothing fades), and {depth} of them in a
+row blow it up: an *exploding gradient*. Training is clipped here so the run survives; the plain network still
+trains worse than its residual twin.
+""",
+    "neither": """
+**Here the plain network's gradient neither vanishes nor explodes** (first / last = {ratio}, within a factor of 10
+of 1). {why} Make it deeper, or turn batch normalisation {toggle}, to see a plain network's gradient
+{other} on its way back.
+""",
+}
+
+RESIDUAL = """
+**Why the residual network's gradients stay balanced**{ratio}. Each residual block outputs
+**F(x) + x** instead of F(x). Its derivative is **F'(x) + 1**: the identity path contributes a 1, so however small
+F'(x) is, the gradient arriving at a block passes through the skip connection unchanged. That is how ResNet trains
+networks of 152 layers and more.
 """
 
 
-def explanation(cfg: GradFlowConfig) -> None:
-    """The article's argument, in the page's numbers."""
-    st.markdown(EXPLANATION.format(depth=cfg.depth))
-    st.markdown(
-        BN_NOTE
+def explanation(cfg: GradFlowConfig, result: GradFlowResult | None = None) -> None:
+    """The article's argument, following what the chart shows: vanishing, exploding or neither."""
+    st.markdown(SETUP.format(depth=cfg.depth))
+    if result is None or not result.grad_norms["plain"]:
+        st.markdown(
+            "*Train both networks: the explanation then follows what the chart shows, a vanishing gradient, an "
+            "exploding one, or neither.*"
+        )
+        st.markdown(RESIDUAL.format(ratio=""))
+        return
+    last = max(result.grad_norms["plain"])
+    verdict = result.verdict("plain", last)
+    why = (
+        "Batch normalisation keeps every layer's activations at unit variance, so at this depth the factors the "
+        "gradient is multiplied by stay near 1."
         if cfg.batch_norm
-        else "*Turn batch normalisation on to see the other failure mode of a deep "
-        "plain network: exploding instead of vanishing gradients.*"
+        else f"At depth {cfg.depth} the factors it is multiplied by do not compound far enough."
     )
+    st.markdown(
+        PLAIN[verdict].format(
+            depth=cfg.depth,
+            ratio=_ratio(result.first_to_last("plain", last)),
+            why=why,
+            toggle="off" if cfg.batch_norm else "on",
+            other="vanish" if cfg.batch_norm else "explode",
+        )
+    )
+    st.markdown(RESIDUAL.format(ratio=f" (first / last = {_ratio(result.first_to_last('residual', last))})"))

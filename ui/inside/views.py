@@ -8,7 +8,6 @@ Pictures are decoded once per file (``st.cache_data``).
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
 import streamlit as st
@@ -29,7 +28,6 @@ WIDGETS = {"source", "run", "preset", "image_size", "normalise", "picture", "ind
 SOURCES = {"run": "A run trained in this app", "zoo": "A zoo model + weights file"}
 PICTURE_LABELS = {"validation": "Validation image", "sample": "Bundled photo", "upload": "Your picture"}
 NORM_LABELS = {"imagenet": "ImageNet mean/std", "half": "(x - 0.5) / 0.5", "none": "none (0..1)"}
-_LOCK = threading.Lock()
 # Model inputs are uint8 tensors (1, C, H, W) from ``Probe.to_input``: typed Any here, since ui/ imports no torch.
 ModelInput = Any
 
@@ -160,13 +158,15 @@ def picture(cfg: InsideConfig, p: Probe, run) -> tuple[ModelInput | None, str]:
 
 
 def analyse(p: Probe, x: ModelInput, layer: str, other: int | None, k: int) -> inside.Analysis:
-    """``inside.analyse`` under the lock (Grad-CAM writes the shared model's gradients)."""
-    with _LOCK:
-        return inside.analyse(p, x, layer, [other] if other is not None else [], k=k)
+    """``inside.analyse``: no lock, Grad-CAM writes nothing into the shared model (``probe.grad_cam``)."""
+    return inside.analyse(p, x, layer, [other] if other is not None else [], k=k)
 
 
 def predictions(p: Probe, x: ModelInput, a: inside.Analysis, caption: str, other: int) -> None:
     """What the model sees, its top-k, and Grad-CAM for the top class and one more."""
+    note = inside.cam_note(a.cam_shape, a.cam_layer)
+    if note:
+        st.warning(note, icon=":material/grid_on:")
     c = st.columns([1, 1, 1], gap="medium")
     c[0].image(
         viz.input_picture(x[0], 256),

@@ -168,16 +168,17 @@ def data_tab(cfg: TrainConfig) -> Overview | None:
         f"{len(d['classes'])} classes, {w}x{h} {'grey' if d['in_channels'] == 1 else 'RGB'}."
     )
     st.caption(d["source"] + (" " + " ".join(d["notes"]) if d["notes"] else ""))
-    per_row = 5 if len(ov.samples) <= 10 else 6
-    for start in range(0, len(ov.samples), per_row):
-        cols = st.columns(per_row)
-        for col, (i, (name, images)) in zip(cols, enumerate(ov.samples[start : start + per_row], start)):
-            col.image(
-                vz.mosaic(images[:4], columns=2, min_side=48),
-                caption=f"{name} ({d['train_counts'][i]})",
-                width="stretch",
-            )
+    # One row of fixed-size tiles that wraps with the page: columns would stack on a phone, each tile a full
+    # screen wide, and push Launch thousands of pixels down.
+    st.image(
+        [vz.mosaic(images[:4], columns=2, min_side=48) for _, images in ov.samples],
+        caption=[f"{name} ({d['train_counts'][i]})" for i, (name, _) in enumerate(ov.samples)],
+        width=SAMPLE_TILE,
+    )
     return ov
+
+
+SAMPLE_TILE = 96  # px: ten classes fit one row on a laptop, three a row on a phone
 
 
 def model_tab(cfg: TrainConfig, check: Preflight) -> None:

@@ -40,6 +40,20 @@ def pick_run(infos: list[runs.RunInfo]) -> runs.RunInfo | None:
     return by_id[state.value(NS, "run")]
 
 
+def live_table(infos: list[runs.RunInfo]) -> None:
+    """The table, redrawn every 2 s from the store while any run is queued or running (not stale beside the
+    live view: "queued 0/5" next to epoch 2.8), still once every run has ended."""
+
+    @st.fragment(run_every="2s" if any(r.active for r in infos) else None)
+    def draw() -> None:
+        fresh = runs.list_runs()
+        table(fresh)
+        if any(r.active for r in infos) and not any(r.active for r in fresh):
+            st.rerun()  # everything ended: one full rerun stops the polling
+
+    draw()
+
+
 def table(infos: list[runs.RunInfo]) -> None:
     """Every run with its status, setup and result, newest first."""
     now = time.time()

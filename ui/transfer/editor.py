@@ -159,8 +159,8 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
         )
         return Source(True, upload=data, upload_name=up.name)
     st.info(
-        "Random initialisation: nothing is pre-trained, so frozen stages stay random. Fine with every stage "
-        "training, that is training from scratch.",
+        "Random initialisation: nothing is pre-trained. Frozen stages stay random filters that never learn; "
+        "with every stage training, this is training from scratch.",
         icon=":material/casino:",
     )
     return Source(True)
@@ -194,16 +194,22 @@ def freezing(cfg: tl.TransferLabConfig, n_stages: int) -> None:
 def _toggle(name: str) -> None:
     cfg = _cfg()
     on = st.session_state[STAGE_PREFIX + name]
-    base = name in transfer.trainable_stage_names(
-        replace(cfg.transfer_config(), stage_overrides={}),
-        [(n, []) for n in state.recall(NS, "stage_names", [])],
-    )
+    stage_list = [(n, []) for n in state.recall(NS, "stage_names", [])]
+    base = transfer.trainable_stage_names(replace(cfg.transfer_config(), stage_overrides={}), stage_list)
     overrides = dict(cfg.stage_overrides)
-    if on == base:
+    if on == (name in base):
         overrides.pop(name, None)
     else:
         overrides[name] = on
-    state.save_config(replace(state.saved_config(NS), stage_overrides=overrides), NS)
+    trains = [n for n, _ in stage_list if overrides.get(n, n in base)]
+    saved = state.saved_config(NS)
+    # The strategy names what the toggles do: a backbone stage that trains is fine-tuning, none is feature extraction.
+    if trains and cfg.mode == "feature_extraction":
+        _store(replace(saved, mode="fine_tuning", unfrozen_stages=0, stage_overrides={n: True for n in trains}))
+    elif not trains and cfg.mode == "fine_tuning":
+        _store(replace(saved, mode="feature_extraction", stage_overrides={}))
+    else:
+        state.save_config(replace(saved, stage_overrides=overrides), NS)
 
 
 def stage_toggles(info: dict) -> None:

@@ -120,6 +120,9 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
         "runs). Feature extraction is much faster: the frozen backbone needs no backward pass. Runs queue one "
         "at a time and keep going if you leave the page."
     )
+    note = tl.random_frozen_note(cfg, info)
+    if note:
+        st.warning(note, icon=":material/casino:")
     for p in problems:
         st.warning(plain(p), icon=":material/info:")
     if st.button(

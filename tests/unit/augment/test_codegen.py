@@ -101,8 +101,37 @@ def _encode(im: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("kind", ["png", "big-jpeg", "rgba", "exif", "palette"])
+def _wide(mode: str, big: bool = False) -> Image.Image:
+    """A 16-bit, 32-bit or float image whose values fill a narrow band far from 0..255 (clipping shows)."""
+    rng = np.random.default_rng(1)
+    shape = (1300, 2100) if big else (300, 500)
+    values = {"I;16": (1200, 5200), "I": (-70_000, 90_000), "F": (-0.25, 0.75)}[mode]
+    arr = rng.uniform(*values, shape)
+    dtype = {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]
+    return Image.fromarray(arr.astype(dtype), mode if mode != "I;16" else None)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "png",
+        "big-jpeg",
+        "rgba",
+        "exif",
+        "palette",
+        "gray",
+        "gray-alpha",
+        "1-bit",
+        "cmyk",
+        "rgb-tiff",
+        "16-bit-png",
+        "16-bit-tiff-big",
+        "32-bit-int-tiff",
+        "float-tiff",
+    ],
+)
 def test_exported_loader_decodes_like_the_studio(tmp_path, kind):
+    # Every mode the studio accepts: the export must give the same pixels, 16-bit and float included.
     base = Image.fromarray((np.random.default_rng(0).random((300, 500, 3)) * 255).astype(np.uint8))
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -112,6 +141,15 @@ def test_exported_loader_decodes_like_the_studio(tmp_path, kind):
         "rgba": lambda: _encode(base.convert("RGBA"), "PNG"),
         "exif": lambda: _encode(base, "JPEG", exif=exif),
         "palette": lambda: _encode(base.quantize(16), "PNG", transparency=3),
+        "gray": lambda: _encode(base.convert("L"), "PNG"),
+        "gray-alpha": lambda: _encode(base.convert("LA"), "PNG"),
+        "1-bit": lambda: _encode(base.convert("1"), "PNG"),
+        "cmyk": lambda: _encode(base.convert("CMYK"), "JPEG"),
+        "rgb-tiff": lambda: _encode(base, "TIFF"),
+        "16-bit-png": lambda: _encode(_wide("I;16"), "PNG"),
+        "16-bit-tiff-big": lambda: _encode(_wide("I;16", big=True), "TIFF"),
+        "32-bit-int-tiff": lambda: _encode(_wide("I"), "TIFF"),
+        "float-tiff": lambda: _encode(_wide("F"), "TIFF"),
     }[kind]()
     path = tmp_path / f"photo.{kind}"
     path.write_bytes(data)
@@ -119,6 +157,7 @@ def test_exported_loader_decodes_like_the_studio(tmp_path, kind):
     ours = ap.image_tensor(load_image(data, "photo", max_side=1024).image)
     theirs = ns["load_image"](str(path))
     assert theirs.shape == ours.shape and torch.equal(theirs, ours)
+    assert ours.float().std() > 20  # a picture, not a white (or black) page
 
 
 def test_exported_script_runs_standalone_and_writes_the_grid(tmp_path):

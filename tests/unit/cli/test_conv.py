@@ -50,3 +50,15 @@ def test_readable_table_and_one_line_errors():
         r = _run(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_negative_padding_crops_with_reflect_replicate_circular_as_pytorch_does():
+    import torch
+
+    for mode in ("reflect", "replicate", "circular"):
+        r = _run("--input", "1x4x7x12", "--layer", f"conv:out=4,k=2x6,s=2,p=-1x1,mode={mode}", "--json")
+        assert r.returncode == 0, r.stderr
+        conv = torch.nn.Conv2d(4, 4, (2, 6), stride=2, padding=(-1, 1), padding_mode=mode)
+        assert json.loads(r.stdout)["layers"][0]["output_shape"] == list(conv(torch.zeros(1, 4, 7, 12)).shape)
+    r = _run("--input", "1x4x7x12", "--layer", "conv:out=4,k=2x6,s=2,p=-1x1")  # zeros: PyTorch refuses it too
+    assert r.returncode == 2 and "cannot be negative with padding mode 'zeros'" in r.stderr

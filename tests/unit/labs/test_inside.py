@@ -126,3 +126,26 @@ def test_a_links_unusable_values_are_pulled_back_with_sentences():
     fine = inside.InsideConfig(run="r2", index=11, k=10)
     assert inside.clamp_config(fine, ["r1", "r2"]) == (fine, [])
     assert inside.clamp_config(inside.InsideConfig(run="gone"), [])[0].run == ""
+
+
+def test_grad_cam_on_a_1x1_map_comes_with_a_warning():
+    import torch.nn as nn
+
+    from playground.labs.inside import Probe, analyse, cam_note
+
+    # 8x8 input, two stride-2 convs and a 2x2 pool: the last conv's output is 1x1.
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 2, stride=2),
+        nn.Flatten(),
+        nn.Linear(6, 3),
+    ).eval()
+    p = Probe(model, ["a", "b", "c"], 1, (8, 8), lambda x: x.float() / 255, "tiny")
+    a = analyse(p, torch.randint(0, 255, (1, 1, 8, 8), dtype=torch.uint8))
+    assert a.cam_layer == "3" and a.cam_shape == (6, 1, 1)
+    assert "1x1" in cam_note(a.cam_shape, a.cam_layer) and "cannot show where the model looks" in cam_note(
+        a.cam_shape, a.cam_layer
+    )
+    assert cam_note((6, 7, 7), "3") is None and "only 2x2" in cam_note((6, 2, 2), "3")

@@ -124,6 +124,13 @@ def test_fine_tuning_and_from_scratch_runs_share_everything_but_the_start():
         "fine-tuned",
         "from scratch",
     ]
+    # The runs table names them so too: the twin is not "fine tuning, random".
+    from playground.runs.history import short_value
+
+    assert [short_value(c.model) for c in (tune, scratch)] == [
+        "resnet18 (fine-tuned, upload weights)",
+        "resnet18 (from scratch)",
+    ]
 
 
 def test_grey_images_are_fed_to_rgb_backbones_and_back():

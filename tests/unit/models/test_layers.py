@@ -2,8 +2,8 @@
 
 ``_check_facets`` knows nothing about any particular type: it builds the module a leaf
 declares and compares each of its other facets (shape, parameters, class name, source,
-MACs, receptive-field window, activation memory, buffers, torchinfo's mult-adds) with what
-PyTorch does. ``SpaceToDepth`` below is a layer type the playground does not have: registered
+MACs, receptive-field window, activation memory, what autograd saves for the backward pass,
+buffers, torchinfo's mult-adds) with what PyTorch does. ``SpaceToDepth`` below is a layer type the playground does not have: registered
 in the table for one test, it flows through the vocabulary, trace, summary, build and the
 exported source with no other module edited.
 """
@@ -98,8 +98,33 @@ def _check_facets(lf: Leaf, layer: dict, in_shape: tuple) -> None:
     y = module.train()(x)
     assert lf.allocates(layer) == (y.data_ptr() != x.data_ptr())
 
+    _check_saved(lf, layer, in_shape, out_shape, module)
     if len(in_shape) == 3:
         _check_window(lf, layer, in_shape, out_shape, module)
+
+
+def _check_saved(lf: Leaf, layer: dict, in_shape: tuple, out_shape: tuple, module: nn.Module) -> None:
+    """What autograd keeps for the backward pass (saved_tensors_hooks) against ``saves`` and ``saved_extra``."""
+    params = {p.untyped_storage().data_ptr() for p in [*module.parameters(), *module.buffers()]}
+    saved: dict[int, int] = {}
+
+    def pack(t):
+        if t.dim() != 1 or t.numel() != in_shape[0]:  # not batch norm's per-channel statistics (a few bytes)
+            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    leaf_x = torch.randn(2, *in_shape, requires_grad=True)
+    x = leaf_x * 1.0  # not a leaf, so an in-place layer may write over it
+    x_ptr = x.untyped_storage().data_ptr()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = module.train()(x)
+    y_ptr = y.untyped_storage().data_ptr()
+    keep_in, keep_out = lf.saves(layer)
+    expect = ({x_ptr} if keep_in else set()) | ({y_ptr} if keep_out else set())
+    got = {p for p in saved if p in (x_ptr, y_ptr)}
+    assert got == expect, f"{lf.type} declares (input, output) = {keep_in, keep_out}; autograd kept otherwise"
+    extra = sum(n for p, n in saved.items() if p not in (x_ptr, y_ptr) and p not in params)
+    assert extra == 2 * lf.saved_extra(layer, in_shape, out_shape), lf.type
 
 
 # Besides each type's defaults: settings where the facets branch (strides, dilation, 1-D inputs, in place).
@@ -210,6 +235,9 @@ class SpaceToDepth(Leaf):
 
     def source(self, layer, in_shape):
         return f"nn.PixelUnshuffle({layer['factor']})"
+
+    def saves(self, layer):
+        return False, False  # a reshuffle: its backward is the inverse reshuffle
 
     def window(self, layer, in_shape, out_shape):
         f = layer["factor"]

@@ -1,4 +1,6 @@
-"""Inside a network: feature maps, filters, Grad-CAM (checked against CAM) and top-k."""
+"""Inside a network: feature maps, filters, Grad-CAM (checked against CAM and pytorch-grad-cam) and top-k."""
+
+import copy
 
 import pytest
 import torch
@@ -7,6 +9,7 @@ import torch.nn.functional as F
 import torchvision
 
 from playground.models import probe
+from playground.models.zoo import build_model
 
 
 class GapNet(nn.Module):
@@ -91,3 +94,46 @@ def test_a_model_too_large_is_refused_with_a_sentence():
     probe.check_size(GapNet(), (1, 3, 32, 32))
     with pytest.raises(probe.ModelTooLarge, match="Use a smaller image size"):
         probe.check_size(GapNet(), (1, 3, 40_000, 40_000))
+
+
+def _without_inplace(model: nn.Module) -> nn.Module:
+    """A copy whose in-place layers write new tensors: the reference's hooks then see the layer's own output."""
+    ref = copy.deepcopy(model)
+    for m in ref.modules():
+        if hasattr(m, "inplace"):
+            m.inplace = False
+    return ref
+
+
+@pytest.mark.parametrize(
+    "name, knobs, size",
+    [("vgg11", {"width": 0.25}, 64), ("alexnet", {}, 96), ("resnet18", {"width": 0.5}, 64)],
+)
+def test_grad_cam_equals_pytorch_grad_cam_and_leaves_the_model_untouched(name, knobs, size):
+    # VGG and AlexNet put ReLU(inplace=True) right after the last conv: the map must be the conv's output,
+    # which pytorch-grad-cam computes on a copy with in-place layers turned off.
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    torch.manual_seed(0)
+    model = build_model(name, num_classes=10, input_size=(size, size), **knobs).eval()
+    x = torch.randn(1, 3, size, size)
+    layer = probe.default_cam_layer(model)
+    ref_model = _without_inplace(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for cls in (0, 7):
+        cam = probe.grad_cam(model, x, cls)
+        with GradCAM(model=ref_model, target_layers=[dict(ref_model.named_modules())[layer]]) as ref_cam:
+            ref = torch.from_numpy(ref_cam(input_tensor=x, targets=[ClassifierOutputTarget(cls)])[0])
+        assert torch.allclose(cam, ref, atol=1e-4), (name, cls, float((cam - ref).abs().max()))
+    assert all(p.grad is None for p in model.parameters())  # nothing written into the shared model
+    assert not model.training and all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_feature_maps_of_a_conv_followed_by_an_in_place_relu_are_the_convs():
+    torch.manual_seed(3)
+    model = build_model("vgg11", num_classes=10, input_size=(32, 32), width=0.25).eval()
+    x = torch.randn(1, 3, 32, 32)
+    maps = probe.feature_maps(model, x, ["features.0"])
+    assert torch.allclose(maps["features.0"], model.features[0](x)[0].detach())
+    assert maps["features.0"].min() < 0  # the conv's output, not the ReLU's

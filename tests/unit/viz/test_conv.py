@@ -78,3 +78,30 @@ def test_a_big_kernel_gets_fewer_frames_so_the_figure_stays_small():
     assert 1 <= len(frames) < 400 and taps <= MAX_SHAPES
     small = sliding_window(ConvSpec(1, 3, 1, 1), (7, 7)).to_dict()["frames"]
     assert len(small) == 49  # an ordinary kernel keeps one frame per output position
+
+
+def test_vgg_chart_draws_parameter_and_mac_bars_side_by_side():
+    from playground.viz.conv import params_comparison
+
+    fig = params_comparison([("2 x conv 3x3", 73_728, 75_497_472), ("1 x conv 5x5", 102_400, 104_857_600)])
+    params, macs = fig.data
+    # On two y axes, bars of one group overlap unless each trace has its own offset group.
+    assert params.yaxis != macs.yaxis and params.offsetgroup and macs.offsetgroup != params.offsetgroup
+
+
+def test_a_blur_is_drawn_on_a_sequential_scale_an_edge_detector_on_a_diverging_one():
+    import torch
+
+    from playground.labs.conv import conv_with_kernel, make_kernel
+    from playground.models.arithmetic import ConvSpec
+    from playground.viz.conv import feature_map
+
+    image = torch.rand(1, 24, 24)
+    geometry = ConvSpec(1, (3, 3), 1, 1)
+    blurred = conv_with_kernel(image, make_kernel("gaussian", (3, 3), 0), geometry)
+    edges = conv_with_kernel(image, make_kernel("sobel_x", (3, 3), 0), geometry)
+    blur_scale = feature_map(blurred, "conv output").data[0].colorscale
+    edge_scale = feature_map(edges, "conv output").data[0].colorscale
+    assert blur_scale != edge_scale
+    assert feature_map(edges, "x").data[0].zmid == 0 and feature_map(blurred, "x").data[0].zmid is None
+    assert "24x24, height x width" in feature_map(blurred, "conv output").layout.title.text
