@@ -66,7 +66,7 @@ def test_big_feature_maps_are_drawn_strided_with_their_true_values_and_coordinat
     z, xs, ys = np.asarray(heat.z), np.asarray(heat.x), np.asarray(heat.y)
     assert max(z.shape) <= MAX_MAP_SIDE  # was 512x340 cells: 1 MB of JSON on every rerun
     assert z[1, 2] == fmap[int(ys[1]), int(xs[2])]  # a drawn cell is the output at its labelled row and column
-    assert "(340x512)" in feature_map(fmap, "conv output").layout.title.text
+    assert "(340x512, height x width)" in feature_map(fmap, "conv output").layout.title.text
 
 
 def test_a_big_kernel_gets_fewer_frames_so_the_figure_stays_small():
