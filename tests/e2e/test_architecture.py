@@ -33,7 +33,10 @@ def _metrics(page):
 
 
 def _cells(page) -> list[str]:
-    return page.locator("[data-testid='stDataFrame'] [role='gridcell']").all_inner_texts()
+    # The grid draws its cells after the script has finished (and later on a busy machine): wait for the first.
+    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
+    cells.first.wait_for(state="attached", timeout=30_000)  # glide keeps its cells in a hidden a11y table
+    return cells.all_inner_texts()
 
 
 def test_resnet50_table_edit_error_export_and_link(page, app_url, tmp_path):

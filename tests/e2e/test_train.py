@@ -84,8 +84,9 @@ def test_two_app_processes_share_one_runs_folder(browser, app_env, tmp_path):
             first = pb.get_by_text(re.compile(progress)).first.inner_text()
             pb.wait_for_function("t => !document.body.innerText.includes(t)", arg=first, timeout=30_000)
             pb.get_by_role("button", name="Stop", exact=True).click()
-            pb.get_by_text(re.compile(r"Stopped on request during epoch \d+")).wait_for(timeout=60_000)
+            # .first: the live "All runs" table says it too.
+            pb.get_by_text(re.compile(r"Stopped on request during epoch \d+")).first.wait_for(timeout=60_000)
 
-            pa.get_by_text(re.compile(r"Stopped on request during epoch \d+")).wait_for(timeout=30_000)
+            pa.get_by_text(re.compile(r"Stopped on request during epoch \d+")).first.wait_for(timeout=30_000)
         finally:
             ctx.close()
