@@ -90,3 +90,29 @@ def test_two_app_processes_share_one_runs_folder(browser, app_env, tmp_path):
             pa.get_by_text(re.compile(r"Stopped on request during epoch \d+")).first.wait_for(timeout=30_000)
         finally:
             ctx.close()
+
+
+def test_a_server_restart_mid_run_keeps_the_run_watchable_and_stoppable(browser, app_env, tmp_path):
+    # Fault injection: the app server goes away while a run trains (a redeploy, a crash) and comes back.
+    # The run is its own process: it keeps training, and the new server lists, watches and stops it.
+    from tests.e2e.conftest import serve_app
+
+    env = {**app_env, "PLAYGROUND_RUNS_DIR": str(tmp_path / "runs")}
+    progress = re.compile(r"Epoch \d+\.\d of 100 · step \d+")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = ctx.new_page()
+        with serve_app(env, tmp_path / "before.log") as url:
+            open_page(pg, url, "train", "dataset=digits&epochs=100&batch_size=32")
+            pg.get_by_role("button", name="Launch run").click()
+            pg.get_by_text(progress).first.wait_for(timeout=60_000)
+            run_id = re.search(r"run=([\w-]+)", pg.url).group(1)
+        with serve_app(env, tmp_path / "after.log") as url:  # a new server process on the same runs folder
+            open_page(pg, url, "train", f"run={run_id}")
+            pg.get_by_role("heading", name=re.compile(run_id)).wait_for()
+            first = pg.get_by_text(progress).first.inner_text()
+            pg.wait_for_function("t => !document.body.innerText.includes(t)", arg=first, timeout=30_000)  # training on
+            pg.get_by_role("button", name="Stop", exact=True).click()
+            pg.get_by_text(re.compile(r"Stopped on request during epoch \d+")).first.wait_for(timeout=60_000)
+    finally:
+        ctx.close()

@@ -267,3 +267,27 @@ def test_a_device_slot_is_held_against_other_processes_until_released(tmp_path):
     slot.release()
     assert other() == "got it"
     assert runs._try_slots(tmp_path, "cpu") is not None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kill_9_at_a_random_moment_leaves_a_truthful_run_and_a_working_store(tmp_path, seed):
+    # Fault injection: the run process dies without a word at a seeded random moment of its life (starting,
+    # loading data, training, writing weights). Its folder must tell the truth (crashed, naming the pid), keep
+    # every event already written readable, and the store must keep listing it.
+    import random
+
+    delay = random.Random(seed).uniform(0.05, 6.0)
+    run = runs.launch(LONG, tmp_path, env={"PLAYGROUND_OFFLINE": "1"})
+    try:
+        time.sleep(delay)
+        pid = runs._process(run)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not runs.pid_alive(pid), 30, "the process to die")
+        status = runs.read_status(run)
+        assert status["status"] == "crashed" and f"pid {pid}" in status["reason"], (delay, status)
+        events, _ = runs.read_events(run)  # whatever was flushed, read back (a torn last line is skipped)
+        assert all(isinstance(e, dict) and "type" in e for e in events)
+        assert [r.status for r in runs.list_runs(tmp_path)] == ["crashed"]
+        assert runs.run_info(run).status == "crashed"
+    finally:
+        runs.stop(run, grace=5)
