@@ -265,3 +265,21 @@ def test_the_live_chart_is_redrawn_only_with_news_and_at_most_every_few_seconds(
     with_epoch = live.chart(run, h, 0.6, True)
     assert with_epoch is not later and with_epoch.to_dict()["data"][3]["y"] == [1.1]  # at once
     assert live.chart(run, h, 0.3, True) is not with_epoch  # the smoothing slider: at once
+
+
+def test_the_page_keeps_working_on_a_full_disk(page, store, monkeypatch):
+    # Fault injection (issue 12): a run died while the disk filled up, and the disk is still full. Every
+    # write the store tries fails with ENOSPC; the page must still open, list the run truthfully and say why.
+    from tests.unit.runs.test_full_disk import FullDisk
+
+    done = finished_run(store)
+    dead = runs.create_run(TrainConfig(dataset="digits", epochs=3, device="cpu"), store)
+    runs.set_status(dead, "running", "")
+    monkeypatch.setattr(runs, "pid_alive", lambda *a, **k: False)  # its process is gone
+    (dead / "process.json").write_text('{"pid": 999999}')
+    FullDisk(monkeypatch).full = True
+    at = page({"run": done.name})
+    assert not at.exception
+    listed = {r.id: r for r in runs.list_runs(store)}
+    assert listed[dead.name].status == "crashed" and "disk holding the runs is full" in listed[dead.name].reason
+    assert "Results" in [h.value for h in at.subheader]  # the finished run's results still show
