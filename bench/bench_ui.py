@@ -171,8 +171,12 @@ def launch(browser, server: ub.Server) -> float:
     try:
         ub.open_timed(pg, f"{server.url}/train?epochs=1&dataset_size=2000")
         button = pg.get_by_role("button", name="Launch run")
+        before = pg.url
         t = time.perf_counter()
         button.click()
+        # The new run's own view: the address names the new run (an earlier run's chart must not count).
+        pg.wait_for_function("u => location.href !== u && location.href.includes('run=')", arg=before, timeout=120_000)
+        pg.wait_for_selector(ub.SETTLED, timeout=120_000)
         # The live chart appears with the run's first step events (ui/train/live.py draws it then).
         pg.locator(".st-key-train_live_chart").first.wait_for(state="visible", timeout=120_000)
         took = time.perf_counter() - t
