@@ -84,7 +84,8 @@ def _grid_text(grid, x0: int = 0, font: dict | None = None) -> go.Scatter:
 
 def tap_path(cells: list[tuple[int, int]]) -> dict:
     """One shape drawing a unit square on each (row, col) of ``cells`` (the window's taps)."""
-    path = "".join(f"M{x - 0.5:g},{y - 0.5:g}h1v1h-1Z" for y, x in cells)
+    # Absolute commands only: plotly's path parser ignores SVG's relative ones (h, v), which drew nothing.
+    path = "".join(f"M{x - 0.5:g},{y - 0.5:g}H{x + 0.5:g}V{y + 0.5:g}H{x - 0.5:g}Z" for y, x in cells)
     return dict(type="path", path=path, fillcolor=TAP, line=dict(width=2, color=WINDOW), layer="above")
 
 
@@ -92,7 +93,7 @@ def tap_cells(shape: dict) -> list[tuple[float, float]]:
     """The (row, col) centres a :func:`tap_path` shape draws (for tests and readers of the JSON)."""
     out = []
     for part in shape["path"].split("M")[1:]:
-        x, y = part.split("h")[0].split(",")
+        x, y = part.split("H")[0].split(",")
         out.append((float(y) + 0.5, float(x) + 0.5))
     return out
 

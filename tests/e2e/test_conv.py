@@ -61,6 +61,12 @@ def test_sliding_window_plays_and_image_tab_filters(page, app_url):
     chart = page.locator(".js-plotly-plot:visible").first
     chart.wait_for()
     assert "output[0, 0]" in chart.inner_text()
+    # The window's taps are drawn: a filled shape with a real size (a path plotly could not parse drew nothing).
+    tap_width = page.evaluate(
+        "() => Math.max(0, ...[...document.querySelectorAll('.js-plotly-plot .shapelayer path')]"
+        ".filter(p => (p.style.fill || '').includes('255, 111, 60')).map(p => p.getBBox().width))"
+    )
+    assert tap_width > 10
     page.get_by_text("▶ Play").first.click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => !t.textContent.startsWith('output[0, 0]'))",

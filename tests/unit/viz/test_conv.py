@@ -27,6 +27,7 @@ def test_one_frame_per_output_position_with_dilated_taps():
     taps = [s for s in frames[0]["layout"]["shapes"] if s.get("type") == "path"]
     centres = sorted(c for s in taps for c in tap_cells(s))
     assert centres == [(y, x) for y in (0, 2, 4) for x in (0, 2, 4)]
+    assert not set("hvlmqcstaz") & set("".join(s["path"] for s in taps))  # absolute commands: plotly draws them
     assert len(fig["layout"]["sliders"][0]["steps"]) == 6
     assert frames[-1]["layout"]["title"]["text"].startswith("output[2, 1]")
 
@@ -75,7 +76,9 @@ def test_a_big_kernel_gets_fewer_frames_so_the_figure_stays_small():
 
     frames = sliding_window(ConvSpec(1, 64, 1, 64), (32, 32)).to_dict()["frames"]
     taps = sum(len(tap_cells(s)) for f in frames for s in f["layout"]["shapes"] if s.get("type") == "path")
-    assert 1 <= len(frames) < 400 and taps <= MAX_SHAPES
+    per_frame = 64 * 64
+    assert len(frames) == MAX_SHAPES // (per_frame + 2)  # 9 frames: the budget, not 400
+    assert taps == len(frames) * per_frame <= MAX_SHAPES  # every tap of every frame drawn, within the budget
     small = sliding_window(ConvSpec(1, 3, 1, 1), (7, 7)).to_dict()["frames"]
     assert len(small) == 49  # an ordinary kernel keeps one frame per output position
 
