@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -153,6 +154,31 @@ def wait_for_app(pg, timeout: float = 60_000) -> None:
     pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
     pg.wait_for_timeout(200)  # let the last deltas paint
     pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def choose(pg, label: str, option: str, *, attempts: int = 3) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``, then wait for the app to settle.
+
+    Typing filters the list to the one option. On a loaded machine the first click can land while the
+    script is still redrawing the box (the list then never opens), so a missing list is closed and the
+    click retried rather than waited on for the whole timeout.
+    """
+    box = pg.locator("[data-testid='stSelectbox']").filter(has_text=label).first
+    item = pg.get_by_role("option", name=option, exact=True)
+    for attempt in range(attempts):
+        wait_for_app(pg)
+        box.locator("input").click()
+        pg.keyboard.type(option)
+        try:
+            item.wait_for(state="visible", timeout=15_000)
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            pg.keyboard.press("Escape")
+            continue
+        item.click()
+        break
+    wait_for_app(pg)
 
 
 def open_page(pg, app_url: str, path: str = "", query: str = "") -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import open_page, wait_for_app
+from tests.e2e.conftest import choose, open_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -17,14 +17,6 @@ def _open_lab(page, app_url: str, query: str = "") -> None:
     open_page(page, app_url)  # a freshly started server answers its first deep link with "Page not found"
     open_page(page, app_url, "architecture", query)
     assert page.get_by_role("heading", name="Architecture Lab").is_visible()
-
-
-def _choose(page, label: str, option: str) -> None:
-    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label).first
-    box.locator("input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
 
 
 def _metrics(page):
@@ -43,14 +35,14 @@ def test_resnet50_table_edit_error_export_and_link(page, app_url, tmp_path):
     _open_lab(page, app_url)
     expect(_metrics(page).first).to_have_text("[32, 10]")  # the article's SimpleCNN first
 
-    _choose(page, "Start from", "ResNet-50 (2015)")
+    choose(page, "Start from", "ResNet-50 (2015)")
     expect(_metrics(page)).to_have_text(["[32, 1000]", "25,557,032", "4.089 G", "427 px"])
     cells = _cells(page)
     assert cells[:6] == ["conv1", "Conv2d", "[32, 64, 112, 112]", "9408", "0", "118013952"]
     expect(page.get_by_text("ResNet-50: 23 boxes, 16 skip connections")).to_be_visible()
 
     # Break the classifier: the table explains where and how to fix it.
-    _choose(page, "Layer to edit", "fc · Linear → 1000")
+    choose(page, "Layer to edit", "fc · Linear → 1000")
     field = page.get_by_role("textbox", name="in features")
     field.fill("512")
     field.press("Enter")

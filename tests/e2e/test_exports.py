@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from tests.e2e.conftest import ROOT, open_page, wait_for_app
+from tests.e2e.conftest import choose, ROOT, open_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -62,10 +62,7 @@ def test_training_results_safetensors_download_holds_the_runs_weights(page, app_
     run_id = run_dir.rsplit("/", 1)[-1]
     open_page(page, app_url, "train", f"run={run_id}")
     page.get_by_role("tab", name="Weights & config").click()
-    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Model file").first
-    box.locator("input").click()
-    page.get_by_role("option", name="safetensors (.safetensors: the weights)").click()
-    wait_for_app(page)
+    choose(page, "Model file", "safetensors (.safetensors: the weights)")
     page.get_by_role("tab", name="Weights & config").click()
     path = _download(page, "Download .safetensors", tmp_path)
     assert path.name == f"{run_id}.safetensors"

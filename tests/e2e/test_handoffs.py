@@ -11,17 +11,9 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, open_page, wait_for_app
+from tests.e2e.conftest import choose, ROOT, open_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
-
-
-def _choose(page, label: str, option: str) -> None:
-    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label).first
-    box.locator("input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
 
 
 def _click(page, name: str) -> None:
@@ -34,7 +26,7 @@ def test_architecture_lab_train_this_model_selects_it_on_the_training_page(page,
 
     open_page(page, app_url)
     open_page(page, app_url, "architecture")
-    _choose(page, "Start from", "ResNet-20 (CIFAR, 2015)")
+    choose(page, "Start from", "ResNet-20 (CIFAR, 2015)")
     _click(page, "Train this model")
     expect(page.get_by_role("heading", name="Training Runs")).to_be_visible()
     assert "/train" in page.url and "model=" in page.url
