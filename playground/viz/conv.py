@@ -23,6 +23,9 @@ MAX_MAP_SIDE = 192  # feature maps are drawn with at most this many cells a side
 # (minutes of CPU and gigabytes for one figure). Big kernels get fewer frames, so a figure stays this small.
 MAX_SHAPES = 40_000
 MAX_TEXT_CELLS = 18  # write numbers in the cells when the padded grid is at most this wide/high
+# A cell that carries a number is at least this wide on screen ("0.50" at 12 px is about 26 px): on a phone the
+# figure scrolls sideways instead of shrinking its cells until the numbers overlap (see min_width_px).
+MIN_CELL_PX = 30
 
 TAP, WINDOW, OUT = "rgba(255,111,60,0.55)", "rgba(255,111,60,1)", "rgba(40,120,220,0.6)"
 
@@ -221,7 +224,10 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
             )
         )
         shapes.append(_cell(ox0 + j, i, OUT, 3, "rgb(20,80,180)"))
-        title = f"output[{i}, {j}] = {what} = {_fmt(out[i, j])}  ·  window starts at padded row {y0}, col {x0}"
+        # Two lines: one line of both ran under the toolbar and off a narrow screen.
+        title = (
+            f"output[{i}, {j}] = {what} = {_fmt(out[i, j])}<br><sup>window starts at padded row {y0}, col {x0}</sup>"
+        )
         return dict(shapes=shapes, title=dict(text=title))
 
     # Frames and slider steps as plain JSON (see viz/animation.py: validating them took seconds).
@@ -233,12 +239,15 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
     ]
     if kernel is not None:
         labels.append(dict(x=kx0 + (kw - 1) / 2, y=-1.2, text=f"kernel {kh}x{kw}", showarrow=False))
+    columns = ox0 + ow + 0.4  # the x range below, in cells
     fig.update_layout(
         **first,
         annotations=labels,
+        # Read by the page (min_width_px): how wide the chart must be for the cell numbers to stay legible.
+        meta=dict(min_width_px=round(columns * MIN_CELL_PX) + 20 if show_text else 0),
         xaxis=dict(visible=False, range=[-0.7, ox0 + ow - 0.3]),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1),
-        margin=dict(l=10, r=10, t=50, b=10),
+        margin=dict(l=10, r=10, t=70, b=10),
         height=max(320, min(720, 40 * (hp + 3))),
         plot_bgcolor="white",
         updatemenus=[
@@ -290,6 +299,12 @@ def sliding_window(spec: LayerSpec, hw: tuple[int, int], seed: int = 0, max_fram
         )
     ]
     return FramedFigure(fig, frames, sliders)
+
+
+def min_width_px(fig: go.Figure) -> int:
+    """The narrowest width (px) at which :func:`sliding_window`'s cell numbers do not overlap (0: no numbers)."""
+    meta = fig.to_dict().get("layout", {}).get("meta") or {}
+    return int(meta.get("min_width_px", 0)) if isinstance(meta, dict) else 0
 
 
 def feature_map(fmap: torch.Tensor, title: str, diverging: bool | None = None) -> go.Figure:

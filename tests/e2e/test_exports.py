@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from tests.e2e.conftest import choose, ROOT, open_page, wait_for_app
+from tests.e2e.conftest import ROOT, choose, open_page
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import choose, ROOT, open_page, wait_for_app
+from tests.e2e.conftest import ROOT, choose, open_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 

@@ -69,3 +69,31 @@ def test_training_at_400px_keeps_launch_near_the_top(page, app_url):
     _shot(page.locator("[data-testid='stMain']").first, "train_400px")
     print("LAUNCH_TOP", top)
     assert top < 3000, top
+
+
+def test_sliding_window_numbers_stay_legible_at_400px(page, app_url):
+    # At 400 px the three grids used to shrink to 16 px cells under 12 px numbers ("0.50" overlapped its
+    # neighbours); now the cells keep MIN_CELL_PX and the chart scrolls sideways in its own box.
+    from playground.viz.conv import MIN_CELL_PX
+
+    page.set_viewport_size({"width": 400, "height": 900})
+    open_page(page, app_url, "conv")
+    page.get_by_role("tab", name="Sliding window").click()
+    chart = page.locator(".js-plotly-plot").filter(has=page.locator("g.textpoint")).first
+    chart.wait_for(timeout=60_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    sizes = chart.evaluate(
+        """el => {
+          const xa = el._fullLayout.xaxis;
+          const widest = Math.max(...[...el.querySelectorAll('g.textpoint text')].map(t => t.getBBox().width));
+          return {cell: xa._length / (xa.range[1] - xa.range[0]), widest};
+        }"""
+    )
+    box = page.locator(".st-key-conv_window_box").first
+    scroll = box.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    _shot(box, "conv_window_400px")
+    assert sizes["cell"] >= MIN_CELL_PX - 1 and sizes["widest"] < sizes["cell"], sizes
+    assert scroll[0] > scroll[1] <= 400, scroll  # the box scrolls; the page itself stays phone-wide
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 400, page_width

@@ -190,7 +190,16 @@ def sliding_window_tab(cfg: ExplorerConfig, specs: list[LayerSpec]) -> None:
         "stride. Press ▶ Play or drag the slider. One input and one output channel are shown."
     )
     cfg = _publish_section()
-    st.plotly_chart(_window_figure(spec, hw, int(cfg.kernel_seed)), width="stretch", key="conv_window_chart")
+    fig = _window_figure(spec, hw, int(cfg.kernel_seed))
+    # On a narrow screen the chart keeps cells wide enough for their numbers and scrolls sideways in its box
+    # (plotly lays itself out to its element's width; the box clips and scrolls). On a wide one nothing changes.
+    with st.container(key="conv_window_box"):
+        w = vz.min_width_px(fig)
+        st.html(
+            "<style>.st-key-conv_window_box{overflow-x:auto}"
+            f".st-key-conv_window_box [data-testid='stElementContainer']:has(.js-plotly-plot){{min-width:{w}px}}</style>"
+        )
+        st.plotly_chart(fig, width="stretch", key="conv_window_chart")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -108,3 +108,15 @@ def test_a_blur_is_drawn_on_a_sequential_scale_an_edge_detector_on_a_diverging_o
     assert blur_scale != edge_scale
     assert feature_map(edges, "x").data[0].zmid == 0 and feature_map(blurred, "x").data[0].zmid is None
     assert "24x24, height x width" in feature_map(blurred, "conv output").layout.title.text
+
+
+def test_min_width_keeps_every_numbered_cell_min_cell_px_wide():
+    from playground.models.arithmetic import ConvSpec
+    from playground.viz.conv import MIN_CELL_PX, min_width_px, sliding_window
+
+    fig = sliding_window(ConvSpec(out_channels=1, kernel=(3, 3), padding=(1, 1)), (7, 7))
+    lo, hi = fig.to_dict()["layout"]["xaxis"]["range"]
+    # padded 9 + gap + kernel 3 + gap + output 7 columns, each at least MIN_CELL_PX, plus the 20 px margins
+    assert min_width_px(fig) >= (hi - lo) * MIN_CELL_PX + 20
+    big = sliding_window(ConvSpec(out_channels=1, kernel=(3, 3)), (32, 32))
+    assert min_width_px(big) == 0  # no numbers drawn: the chart may shrink to the screen
