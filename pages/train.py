@@ -36,7 +36,7 @@ with setup_col:
     with model_tab:
         form.model_tab(cfg, check)
     with pipe_tab:
-        form.pipelines_tab(cfg)
+        form.pipelines_tab(cfg, check)
     with train_tab:
         form.training_tab(cfg)
     form.launch_button(cfg, check)

@@ -126,8 +126,12 @@ def live_figure(history: RunHistory, smoothing: float = 0.6) -> go.Figure:
     return go.Figure({"data": data, "layout": layout})
 
 
-def compare_figure(histories: dict[str, RunHistory], smoothing: float = 0.6) -> go.Figure:
-    """Runs overlaid: smoothed training loss, validation loss and validation accuracy against epochs."""
+def compare_figure(histories: dict[str, RunHistory], smoothing: float = 0.6, train_accuracy: bool = False) -> go.Figure:
+    """Runs overlaid: smoothed training loss, validation loss and validation accuracy against epochs.
+
+    ``train_accuracy`` adds each run's training accuracy per epoch, dashed in the run's colour, to the
+    accuracy panel: the space between a run's two lines is its overfitting gap.
+    """
     fig = make_subplots(
         rows=1,
         cols=3,
@@ -163,6 +167,22 @@ def compare_figure(histories: dict[str, RunHistory], smoothing: float = 0.6) -> 
             1,
             3,
         )
+        if train_accuracy:
+            x, y = h.series("train_accuracy", per="epoch")
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[100 * v for v in y],
+                    name=f"{label} (train)",
+                    mode="lines",
+                    line=dict(color=colour, dash="dash"),
+                    legendgroup=label,
+                ),
+                1,
+                3,
+            )
+    if train_accuracy:
+        fig.layout.annotations[2].text = "Accuracy (%): validation solid, train dashed"
     for col in (1, 2, 3):
         fig.update_xaxes(title_text="epoch", row=1, col=col)
     return _layout(fig, 380)

@@ -283,3 +283,34 @@ def test_the_page_keeps_working_on_a_full_disk(page, store, monkeypatch):
     listed = {r.id: r for r in runs.list_runs(store)}
     assert listed[dead.name].status == "crashed" and "disk holding the runs is full" in listed[dead.name].reason
     assert "Results" in [h.value for h in at.subheader]  # the finished run's results still show
+
+
+def test_the_augmentation_experiment_launches_the_pair_and_compares_their_gaps(page, store):
+    at = page({"dataset": "shapes", "augment": "none"})
+    pair = at.button(key="train_launch_pair")
+    assert pair.disabled and "Pick a training pipeline first" in texts(at, "caption")
+    at.selectbox(key="train_augment").set_value("cifar").run()
+    assert not at.button(key="train_launch_pair").disabled
+    at.button(key="train_launch_pair").click().run()
+    assert not at.exception
+    launched = runs.list_runs(store)
+    assert len(launched) == 2 and "Two runs launched" in texts(at, "info")
+    configs = sorted((r.config for r in launched), key=lambda c: c["augment"])
+    assert [c["augment"] for c in configs] == ["cifar", "none"]
+    assert {c["dataset_size"] for c in configs} == {1000} and {c["batch_size"] for c in configs} == {32}
+    assert sorted(at.multiselect(key="train_compare").value) == sorted(r.id for r in launched)
+    for r in launched:
+        runs.stop(r.path, grace=5)
+
+    # Two finished runs of a pair (trained here, quickly): the gap table and the sentence, from their own numbers.
+    small = {"dataset": "shapes", "dataset_size": 200, "epochs": 2, "batch_size": 32}
+    with_aug, without = finished_run(store, augment="cifar", **small), finished_run(store, augment="none", **small)
+    at = page({"dataset": "shapes"})
+    at.multiselect(key="train_compare").set_value([with_aug.name, without.name]).run()
+    fig = chart(at, "train_compare_chart")
+    assert {"with cifar (train)", "without augmentation (train)"} <= {t["name"] for t in fig["data"]}
+    gap = next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["Run", "Epoch"])
+    assert list(gap["Run"]) == ["without augmentation", "with cifar"]
+    last = runs.run_info(without).final
+    sentence = texts(at, "info").replace("\\", "")  # shown as plain text: Markdown's characters escaped
+    assert f"Without augmentation: validation {100 * last['final_val_accuracy']:.1f}%" in sentence

@@ -20,6 +20,7 @@ from playground.common.device import pick_device
 from playground.common.settings import setting_of
 from playground.data.datasets import DATASETS
 from playground.data.upload import save_upload
+from playground.labs.augment_experiment import PAIR_IMAGES, PAIR_MIN_EPOCHS, augmentation_pair, can_pair
 from playground.labs.train import Overview, Preflight, clamp_config, overview, widget_fields
 from playground.models.zoo import MODELS, model_spec, preset_info
 from playground.runs import store as runs
@@ -209,8 +210,9 @@ def _si(n: int) -> str:
     return str(n)
 
 
-def pipelines_tab(cfg: TrainConfig) -> None:
-    """Training and validation pipelines: presets (the Augmentation Studio's) or uploaded JSON."""
+def pipelines_tab(cfg: TrainConfig, check: Preflight) -> None:
+    """Training and validation pipelines: presets (the Augmentation Studio's) or uploaded JSON; then the
+    one-click experiment that trains with and without the training pipeline."""
     for name, label in (("augment", "Training pipeline"), ("val_augment", "Validation pipeline")):
         value = getattr(cfg, name)
         st.selectbox(label, _options(PIPELINES.names(), value), key=state.key(NS, name), format_func=_label)
@@ -231,6 +233,27 @@ def pipelines_tab(cfg: TrainConfig) -> None:
     st.caption(
         "MixUp/CutMix in the training pipeline train on soft labels. Pipelines that end in Normalize switch "
         "off the trainer's own normalisation (the training set's mean and std), so nothing is applied twice."
+    )
+    _pair_button(cfg, check)
+
+
+def _pair_button(cfg: TrainConfig, check: Preflight) -> None:
+    st.markdown("**Does augmentation help?**")
+    st.caption(
+        f"Two runs of this setup on a small training set (at most {PAIR_IMAGES:,} images, at least "
+        f"{PAIR_MIN_EPOCHS} epochs, where a network learns its images by heart): one with the training pipeline, "
+        "one without. Their curves are overlaid under All runs, with the train-validation gap of each."
+    )
+    why_not = can_pair(cfg)
+    if why_not and check.ok:
+        st.caption(why_not)
+    st.button(
+        "Does it help? Launch with and without this pipeline",
+        icon=":material/compare:",
+        key=f"{NS}_launch_pair",
+        disabled=not check.ok or why_not is not None,
+        on_click=_launch_pair,
+        width="stretch",
     )
 
 
@@ -359,3 +382,25 @@ def _launch() -> None:
         return
     state.set_value(NS, "run", run.name)  # the page watches it next
     state.set_value(NS, "compare", [])
+
+
+def _launch_pair() -> None:
+    cfg = state.current(NS, WIDGETS, TrainConfig)
+    if can_pair(cfg):
+        _say("error", can_pair(cfg))
+        return
+    launched = []
+    try:
+        for run_cfg in augmentation_pair(cfg):  # one device, one run at a time: the second queues behind the first
+            launched.append(runs.launch(run_cfg).name)
+    except (ValueError, OSError) as exc:
+        _say("error", f"The runs could not start: {exc}")
+        if not launched:
+            return
+    state.set_value(NS, "run", launched[0])
+    state.set_value(NS, "compare", launched)  # All runs overlays them as they train
+    _say(
+        "info",
+        "Two runs launched: with the pipeline (watched now) and without it (queued behind it). "
+        "All runs below overlays them and compares their gaps.",
+    )

@@ -7,6 +7,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from playground.labs.augment_experiment import NO_AUGMENT, gap_sentence, is_pair, last_fit
 from playground.runs import store as runs
 from playground.runs.history import age, compare_rows, short_value
 from playground.viz import train as vz
@@ -86,7 +87,11 @@ def table(infos: list[runs.RunInfo]) -> None:
 
 
 def compare(infos: list[runs.RunInfo]) -> None:
-    """Overlay the curves of the chosen runs and put their hyperparameters side by side."""
+    """Overlay the curves of the chosen runs and put their hyperparameters side by side.
+
+    The overlay follows runs that are still training (redrawn every few seconds, as the live table is):
+    the augmentation experiment's two runs are compared while the second still waits or trains.
+    """
     ids = [r.id for r in infos]
     if state.value(NS, "compare") is not None:  # runs deleted since: not offered any more
         state.set_value(NS, "compare", [i for i in state.value(NS, "compare") if i in ids])
@@ -101,13 +106,32 @@ def compare(infos: list[runs.RunInfo]) -> None:
         st.caption("Pick two or more runs: their curves are overlaid and their settings compared, differences first.")
         return
     by_id = {r.id: r for r in infos}
-    picked = [by_id[i] for i in chosen]  # in the order they were picked
+    paths = [by_id[i].path for i in chosen]  # in the order they were picked
+    live = any(by_id[i].active for i in chosen)
+
+    @st.fragment(run_every="3s" if live else None)
+    def overlay() -> None:
+        picked = [runs.run_info(p) for p in paths]
+        _overlay(picked)
+        if live and not any(r.active for r in picked):
+            st.rerun()  # both ended: one full rerun stops the polling and refreshes the list
+
+    overlay()
+
+
+def _overlay(picked: list[runs.RunInfo]) -> None:
     labels = {r.id: _label(r, picked) for r in picked}
+    pair = len(picked) == 2 and is_pair(picked[0].config, picked[1].config)
+    if pair:
+        labels = {r.id: _pair_name(r) for r in picked}
+    histories = {labels[r.id]: history(r.path) for r in picked}
     st.plotly_chart(
-        vz.compare_figure({labels[r.id]: history(r.path) for r in picked}, state.value(NS, "smoothing", 0.6)),
+        vz.compare_figure(histories, state.value(NS, "smoothing", 0.6), train_accuracy=pair),
         width="stretch",
         key=f"{NS}_compare_chart",
     )
+    if pair:
+        _overfitting_gap(picked, histories, labels)
     fields, cells, differs = compare_rows(picked)
     n_results = 5  # status, val accuracy, val loss, images/s, seconds: always shown
     shown = [i for i, d in enumerate(differs) if d] + list(range(len(fields) - n_results, len(fields)))
@@ -117,6 +141,39 @@ def compare(infos: list[runs.RunInfo]) -> None:
     st.dataframe(frame, width="stretch", key=f"{NS}_compare_table", height=38 + 35 * len(shown))
     same = [f"{fields[i]} {cells[i][0]}" for i in range(len(fields) - n_results) if not differs[i]]
     st.caption("Settings that differ come first. The same in all: " + ", ".join(same) + ".")
+
+
+def _pair_name(r: runs.RunInfo) -> str:
+    aug = r.config.get("augment")
+    return "without augmentation" if aug == NO_AUGMENT else f"with {short_value(aug)}"
+
+
+def _overfitting_gap(picked: list[runs.RunInfo], histories: dict, labels: dict) -> None:
+    """The experiment's answer: each run's last train and validation accuracy, the gap, and one sentence."""
+    with_run = next(r for r in picked if r.config.get("augment") != NO_AUGMENT)
+    without_run = next(r for r in picked if r.config.get("augment") == NO_AUGMENT)
+    fits = {r.id: last_fit(histories[labels[r.id]].epochs) for r in (with_run, without_run)}
+    rows = [
+        {
+            "Run": labels[r.id],
+            "Epoch": fits[r.id].epoch if fits[r.id] else None,
+            "Train accuracy": fits[r.id].train_accuracy if fits[r.id] else None,
+            "Val accuracy": fits[r.id].val_accuracy if fits[r.id] else None,
+            "Gap (points)": round(100 * fits[r.id].gap, 1) if fits[r.id] else None,
+        }
+        for r in (without_run, with_run)
+    ]
+    st.markdown("**Overfitting gap** (train minus validation accuracy, last epoch)")
+    pct = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key=f"{NS}_gap_table",
+        column_config={"Train accuracy": pct, "Val accuracy": pct},
+    )
+    sentence = gap_sentence(fits[with_run.id], fits[without_run.id], short_value(with_run.config.get("augment")))
+    st.info(plain(sentence), icon=":material/insights:")
 
 
 def _label(r: runs.RunInfo, picked: list[runs.RunInfo]) -> str:

@@ -165,6 +165,12 @@ def test_figures_carry_the_numbers():
     assert list(fig["layout"]["xaxis"]["range"]) == [0, 80]  # the axis spans the whole run from the start
     cmp = vz.compare_figure({"a": h, "b": h}).to_dict()
     assert len(cmp["data"]) == 6
+    # The augmentation experiment adds each run's training accuracy, dashed, beside its validation accuracy.
+    pair = vz.compare_figure({"a": h, "b": h}, train_accuracy=True).to_dict()
+    dashed = [t for t in pair["data"] if t.get("line", {}).get("dash") == "dash"]
+    assert [t["name"] for t in dashed] == ["a (train)", "b (train)"] and all(t["xaxis"] == "x3" for t in dashed)
+    x, y = h.series("train_accuracy", per="epoch")
+    assert list(dashed[0]["y"]) == [100 * v for v in y] and y
     cm = vz.confusion_figure([[3, 1], [0, 4]], ["cat", "dog"]).to_dict()
     assert cm["data"][0]["text"] == [[3, 1], [0, 4]] and cm["data"][0]["z"][0] == [0.75, 0.25]
     bars = vz.per_class_figure([0.75, None], ["cat", "dog"]).to_dict()
