@@ -181,11 +181,13 @@ def compare_figure(histories: dict[str, RunHistory], smoothing: float = 0.6, tra
                 1,
                 3,
             )
-    if train_accuracy:
-        fig.layout.annotations[2].text = "Accuracy (%): validation solid, train dashed"
     for col in (1, 2, 3):
         fig.update_xaxes(title_text="epoch", row=1, col=col)
-    return _layout(fig, 380)
+    fig = _layout(fig, 380)
+    if train_accuracy:
+        fig.layout.annotations[2].text = "Accuracy (%): validation solid, train dashed"
+        fig.update_layout(height=420, legend_y=-0.25)  # two legend rows: below the axis titles, not on them
+    return fig
 
 
 def confusion_figure(confusion: list[list[int]], class_names: list[str]) -> go.Figure:
