@@ -167,6 +167,16 @@ def _series(infos: list) -> list[dict]:
     return out
 
 
+def _gap(picked: list, series: list[dict]) -> str | None:
+    """The gap sentence for the first pre-trained run and the first from-scratch run among those compared."""
+    roles = [tl.run_role(r) for r in picked]
+    pre = next((s for s, role in zip(series, roles) if role != "from scratch"), None)
+    scratch = next((s for s, role in zip(series, roles) if role == "from scratch"), None)
+    if pre is None or scratch is None:
+        return None
+    return tl.gap_sentence(pre, scratch)
+
+
 def compare() -> None:
     """The transfer runs of the store: pick some and watch their curves overlaid (live while any trains)."""
     launched = set(state.recall(NS, "launched", []))
@@ -198,6 +208,9 @@ def compare() -> None:
             trainable = s["start"].get("trainable_params", s["start"].get("trainable"))
             if trainable is not None and s["start"].get("params"):
                 st.caption(f"{s['name']}: {transfer.article_line(trainable, s['start']['params'])}")
+        gap = _gap(picked, series)
+        if gap:
+            st.success(gap, icon=":material/trending_up:")
         st.plotly_chart(viz.compare_curves(series), width="stretch", key=f"{NS}_compare_chart")
         if active and not any(r.active for r in picked):
             st.rerun()  # everything finished: one full rerun stops the polling
