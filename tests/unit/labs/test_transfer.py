@@ -29,7 +29,7 @@ def digits_run(tmp_path_factory):
 
 
 def test_the_page_defaults_are_the_articles_setup():
-    cfg = tl.TransferLabConfig()
+    cfg = tl.TransferLabConfig(**tl.IMAGENET_EXPERIMENT)  # the default where ImageNet weights are here
     tc = cfg.transfer_config()
     assert (tc.backbone, tc.num_classes, tc.mode) == ("resnet50", 5, "feature_extraction")
     assert tc.head == transfer.article_head()
@@ -37,6 +37,22 @@ def test_the_page_defaults_are_the_articles_setup():
     assert transfer.article_line(info["trainable"], info["total"]) == "Trainable: 525,829 / 24,033,861 parameters"
     assert "Linear(in_features=2048, out_features=256" in info["head_module"]
     assert cfg.transfer_config(num_classes=10).num_classes == 10
+
+
+def test_the_default_experiment_follows_the_imagenet_weights(monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert (tl.TransferLabConfig().backbone, tl.TransferLabConfig().weights) == ("shapes_resnet8", "bundled")
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({}, transfer.imagenet_weights_file("resnet50"))
+    cfg = tl.TransferLabConfig()
+    assert (cfg.backbone, cfg.weights, cfg.dataset, cfg.mode) == (
+        "resnet50",
+        "imagenet",
+        "shapes",
+        "feature_extraction",
+    )
 
 
 def test_a_run_trained_here_is_a_backbone_with_its_own_stages(digits_run):
