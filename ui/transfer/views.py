@@ -78,9 +78,9 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
     c[1].select_slider("Image size (px)", options(lab, "image_size"), key=state.key(NS, "image_size"))
     c[1].number_input("Epochs", key=state.key(NS, "epochs"), **bounds(lab, "epochs"))
     c[2].number_input(
-        "Shapes to generate",
+        "Shapes to generate" if cfg.dataset != "digits" else "Digits to train on (at most)",
         key=state.key(NS, "dataset_size"),
-        disabled=cfg.dataset != "shapes",
+        disabled=cfg.dataset == "images",
         **bounds(lab, "dataset_size"),
     )
     c[2].select_slider(

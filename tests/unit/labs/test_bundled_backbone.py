@@ -32,7 +32,6 @@ def test_the_model_cards_source_accuracy_is_what_the_asset_scores():
     assert measured > 5 / 40  # far above chance (1/40): it really was pre-trained
 
 
-@pytest.mark.slow
 def test_fine_tuning_the_bundled_backbone_beats_scratch_on_digits(capsys):
     cfg = tl.TransferLabConfig(**tl.BUNDLED_EXPERIMENT, seed=0)
     info = tl.lab_describe(cfg, num_classes=10)
