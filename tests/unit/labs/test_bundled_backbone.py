@@ -3,7 +3,6 @@ and fine-tuning it on the bundled digits beats the same network from scratch."""
 
 import re
 
-import pytest
 import torch
 
 from playground.labs import transfer as tl
