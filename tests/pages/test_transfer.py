@@ -106,7 +106,7 @@ def test_stage_toggles_and_fine_tuning_update_the_counts_at_once(app_page, store
     at.checkbox(key="transfer_stage_layer3").uncheck().run()  # a toggle wins over the strategy
     assert [k for k, v in stage_boxes(at).items() if v] == ["layer4"]
     at.select_slider(key="transfer_backbone_lr_scale").set_value(0.01).run()
-    assert at.query_params["backbone_lr_scale"] == "0.01" and at.query_params["mode"] == "fine_tuning"
+    assert at.query_params["backbone_lr_scale"] == "0.01" and at.radio(key="transfer_mode").value == "fine_tuning"
 
 
 def test_the_head_designer(app_page, store, offline):
