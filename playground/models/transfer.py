@@ -269,7 +269,7 @@ def trainable_stage_names(cfg: TransferConfig, stage_list) -> set[str]:
     trainable = (
         set()
         if cfg.mode == "feature_extraction"
-        else set(names[len(names) - max(cfg.unfrozen_stages, 0) :] if cfg.unfrozen_stages else [])
+        else set(names[max(len(names) - max(cfg.unfrozen_stages, 0), 0) :] if cfg.unfrozen_stages else [])
     )
     for name, on in (cfg.stage_overrides or {}).items():
         if name in names:

@@ -209,6 +209,9 @@ def freezing(cfg: tl.TransferLabConfig, n_stages: int) -> None:
         "Strategy", list(MODE_LABELS), key=state.key(NS, "mode"), format_func=MODE_LABELS.get, on_change=reset_stages
     )
     if cfg.mode == "fine_tuning":
+        k = state.key(NS, "unfrozen_stages")
+        if st.session_state.get(k, 0) > n_stages:  # more than this backbone has (the bundled default on a run's model)
+            st.session_state[k] = n_stages
         c = st.columns(2)
         c[0].slider(
             "Unfreeze the last N stages", 0, n_stages, key=state.key(NS, "unfrozen_stages"), on_change=reset_stages

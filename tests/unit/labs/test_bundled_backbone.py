@@ -54,3 +54,12 @@ def test_the_gap_sentence_comes_from_the_runs():
     assert s.startswith("Pre-trained: 91% after 2 epochs; from scratch: 62% after 2 epochs — 29 points ahead.")
     assert "reached scratch's best (62%) after 1 epoch." in s
     assert tl.gap_sentence(pre, {"epochs": []}) is None
+
+
+def test_unfreezing_more_stages_than_a_backbone_has_trains_them_all():
+    # The bundled default unfreezes 4 stages; a run's SimpleCNN has 3: all 3 train, not just the last.
+    from playground.models.transfer import TransferConfig, trainable_stage_names
+
+    stage_list = [("block1", []), ("block2", []), ("block3", [])]
+    cfg = TransferConfig(mode="fine_tuning", unfrozen_stages=4)
+    assert trainable_stage_names(cfg, stage_list) == {"block1", "block2", "block3"}
