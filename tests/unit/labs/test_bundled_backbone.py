@@ -63,3 +63,13 @@ def test_unfreezing_more_stages_than_a_backbone_has_trains_them_all():
     stage_list = [("block1", []), ("block2", []), ("block3", [])]
     cfg = TransferConfig(mode="fine_tuning", unfrozen_stages=4)
     assert trainable_stage_names(cfg, stage_list) == {"block1", "block2", "block3"}
+
+
+def test_the_source_task_is_seeded_and_balanced_over_shape_x_texture():
+    from playground.data.shapes import generate_shape_textures, shape_texture_classes
+
+    x, y = generate_shape_textures(400, seed=3)
+    x2, y2 = generate_shape_textures(400, seed=3)
+    assert torch.equal(x, x2) and torch.equal(y, y2) and x.shape == (400, 3, 32, 32)
+    assert torch.bincount(y, minlength=40).tolist() == [10] * 40
+    assert len(shape_texture_classes()) == 40 and shape_texture_classes()[1] == "circle/checks"
