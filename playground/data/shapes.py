@@ -77,12 +77,18 @@ def _mask(cls: int, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"no shape class {cls}")
 
 
-def _background(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Texture pattern ``(n, 1, S, S)`` in [0, 1] and its two colours ``(n, 3, 1, 1)`` each."""
+def _background(
+    n: int, g: torch.Generator, kinds: torch.Tensor | None = None
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Texture pattern ``(n, 1, S, S)`` in [0, 1] and its two colours ``(n, 3, 1, 1)`` each.
+
+    ``kinds`` (n,) picks each texture (0 stripes, 1 checks, 2 smooth noise, 3 gradient); None: random."""
     ys, xs = torch.meshgrid(
         torch.arange(SIZE, dtype=torch.float32), torch.arange(SIZE, dtype=torch.float32), indexing="ij"
     )
     kind = torch.randint(0, 4, (n,), generator=g)
+    if kinds is not None:
+        kind = kinds
     angle = torch.rand(n, generator=g) * math.pi
     freq = 2 * math.pi / (4 + torch.rand(n, generator=g) * 8)  # period 4..12 px
     phase = torch.rand(n, generator=g) * 2 * math.pi
@@ -114,10 +120,10 @@ def _shape_colour(col_a: torch.Tensor, col_b: torch.Tensor, g: torch.Generator) 
     return cand[torch.arange(n), best].view(n, 3, 1, 1)
 
 
-def _render_chunk(labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Images ``(n, 3, S, S)`` uint8 for the given labels."""
+def _render_chunk(labels: torch.Tensor, g: torch.Generator, kinds: torch.Tensor | None = None) -> torch.Tensor:
+    """Images ``(n, 3, S, S)`` uint8 for the given labels (and background textures ``kinds``, None: random)."""
     n = labels.shape[0]
-    pattern, (col_a, col_b) = _background(n, g)
+    pattern, (col_a, col_b) = _background(n, g, kinds)
     radius = RADIUS[0] + torch.rand(n, generator=g) * (RADIUS[1] - RADIUS[0])
     aspect = 1 - ASPECT / 2 + torch.rand(n, 2, generator=g) * ASPECT  # mild squash per axis
     margin = radius * 0.6
@@ -162,6 +168,31 @@ def generate_shapes(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         stop = min(n, start + _CHUNK)
         images[start:stop] = _render_chunk(labels[start:stop], g)
     return images, labels.to(torch.int64)
+
+
+TEXTURE_CLASSES = ["stripes", "checks", "noise", "gradient"]
+
+
+def generate_shape_textures(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bundled backbone's source task: ``n`` seeded images ``(n, 3, 32, 32)`` uint8 labelled by
+    shape x background texture, ``label = shape * 4 + texture`` (40 balanced classes; names in
+    ``shape_texture_classes()``), so the features learn both outlines and textures."""
+    if n < 1:
+        raise ValueError("The shape-texture dataset needs at least 1 sample.")
+    g = torch.Generator().manual_seed(int(seed))
+    k = len(SHAPE_CLASSES) * len(TEXTURE_CLASSES)
+    labels = (torch.arange(n) % k)[torch.randperm(n, generator=g)]
+    images = torch.empty(n, 3, SIZE, SIZE, dtype=torch.uint8)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        lab = labels[start:stop]
+        images[start:stop] = _render_chunk(lab // len(TEXTURE_CLASSES), g, lab % len(TEXTURE_CLASSES))
+    return images, labels.to(torch.int64)
+
+
+def shape_texture_classes() -> list[str]:
+    """The 40 class names of ``generate_shape_textures``: ``"circle/stripes"`` ..."""
+    return [f"{s}/{t}" for s in SHAPE_CLASSES for t in TEXTURE_CLASSES]
 
 
 CACHE_MAX_BYTES = 64 * 2**20  # a cached set is at most this big (about 21,000 images) ...

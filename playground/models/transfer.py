@@ -26,6 +26,7 @@ import torchvision
 
 from playground.common.registry import Registry
 from playground.common.weightsfile import check_weights_archive, load_error
+from playground.models.bundled import BUNDLED, bundled_state_dict, is_bundled
 
 BACKBONES: Registry = Registry("backbone")
 for _name in (
@@ -47,9 +48,12 @@ for _name in (
     "shufflenet_v2_x1_0",
 ):
     BACKBONES.register(_name, _name)
+for _name in BUNDLED.names():  # pre-trained here and shipped in assets/ (playground.models.bundled)
+    BACKBONES.register(_name, _name)
 
 MODES = ("feature_extraction", "fine_tuning")
-WEIGHT_SOURCES = ("imagenet", "random", "upload", "run")
+# "bundled": a backbone pre-trained here and shipped with the app (the offline choice; see models.bundled).
+WEIGHT_SOURCES = ("imagenet", "bundled", "random", "upload", "run")
 
 
 def article_head() -> list[dict]:
@@ -265,7 +269,7 @@ def trainable_stage_names(cfg: TransferConfig, stage_list) -> set[str]:
     trainable = (
         set()
         if cfg.mode == "feature_extraction"
-        else set(names[len(names) - max(cfg.unfrozen_stages, 0) :] if cfg.unfrozen_stages else [])
+        else set(names[max(len(names) - max(cfg.unfrozen_stages, 0), 0) :] if cfg.unfrozen_stages else [])
     )
     for name, on in (cfg.stage_overrides or {}).items():
         if name in names:
@@ -274,8 +278,27 @@ def trainable_stage_names(cfg: TransferConfig, stage_list) -> set[str]:
 
 
 def _torchvision_model(name: str) -> nn.Module:
+    """Backbone ``name`` without weights: torchvision's model, or a bundled backbone's architecture."""
     BACKBONES.get(name)  # ValueError listing the choices for an unknown name
+    if is_bundled(name):
+        return BUNDLED.get(name).build()
     return torchvision.models.get_model(name, weights=None)
+
+
+def backbone_state_dict(cfg: TransferConfig, allow_download: bool = True) -> dict | None:
+    """The weights ``cfg.weights`` names for a torchvision or bundled backbone (None: random)."""
+    if cfg.weights == "bundled":
+        if not is_bundled(cfg.backbone):
+            raise ValueError(
+                f"{cfg.backbone} has no bundled pre-trained weights; the bundled backbones are "
+                f"{', '.join(BUNDLED.names())}."
+            )
+        return bundled_state_dict(cfg.backbone)
+    if cfg.weights == "imagenet":
+        if is_bundled(cfg.backbone):
+            raise ValueError(f"{cfg.backbone} has no ImageNet weights: use its bundled pre-trained ones.")
+        return imagenet_state_dict(cfg.backbone, allow_download=allow_download)
+    return None
 
 
 def build_transfer_model(
@@ -456,6 +479,8 @@ def imagenet_categories() -> list[str]:
 
 def imagenet_weights_file(name: str) -> str:
     """Where torch keeps torchvision's ImageNet weights for backbone ``name`` once downloaded."""
+    if is_bundled(name):
+        raise WeightsUnavailable(f"{name} has no ImageNet weights: it is bundled with its own pre-trained ones.")
     weights = torchvision.models.get_model_weights(name).DEFAULT
     return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
 

@@ -11,7 +11,8 @@
 
   ``weights`` says where the backbone's weights come from: ``"imagenet"`` (torchvision's, from
   the torch cache or downloaded; offline without the file the run fails with
-  ``WeightsUnavailable``'s sentence), ``"upload"`` (``weights_file``: a state_dict file the page
+  ``WeightsUnavailable``'s sentence), ``"bundled"`` (a backbone pre-trained here, read from
+  ``assets/<backbone>.safetensors``), ``"upload"`` (``weights_file``: a state_dict file the page
   saved, read with ``weights_only=True``), ``"run"`` (``from_run``: a run folder; its model is
   rebuilt from its config and loaded from its ``weights.pt``, and its classifier -- the last
   Linear -- is replaced) or ``"random"``. ``num_classes`` is always the dataset's. The built
@@ -147,8 +148,8 @@ def _transfer_model(model: dict, num_classes: int, load_weights: bool) -> nn.Mod
     net, state = None, None
     if cfg.weights == "run":
         net, state = _source_net(model, load_weights)
-    elif load_weights and cfg.weights == "imagenet":
-        state = transfer.imagenet_state_dict(cfg.backbone, allow_download=not os.environ.get("PLAYGROUND_OFFLINE"))
+    elif load_weights and cfg.weights in ("imagenet", "bundled"):
+        state = transfer.backbone_state_dict(cfg, allow_download=not os.environ.get("PLAYGROUND_OFFLINE"))
     elif load_weights and cfg.weights == "upload":
         path = Path(str(model.get("weights_file") or ""))
         if not model.get("weights_file") or not path.is_file():

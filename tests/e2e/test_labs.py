@@ -10,9 +10,13 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
+from playground.labs.transfer import IMAGENET_EXPERIMENT
 from tests.e2e.conftest import ROOT, open_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
+# Offline the page defaults to the bundled backbone (tests/e2e/test_transfer_bundled.py); these are the article's.
+IMAGENET_SETUP = "&".join(f"{k}={v}" for k, v in IMAGENET_EXPERIMENT.items())
+RUN_SETUP = "&".join(f"{k}={v}" for k, v in IMAGENET_EXPERIMENT.items() if k not in ("backbone", "weights"))
 
 
 def _metric(page, label: str):
@@ -20,7 +24,7 @@ def _metric(page, label: str):
 
 
 def test_transfer_page_shows_the_article_line_and_counts_follow_a_stage_toggle(page, app_url):
-    open_page(page, app_url, "transfer")
+    open_page(page, app_url, "transfer", IMAGENET_SETUP)
     expect(page.get_by_role("heading", name="Transfer learning")).to_be_visible()
     article = page.locator("[data-testid='stCode']").filter(has_text="Trainable: 525,829 / 24,033,861 parameters")
     expect(article).to_be_visible()
@@ -131,7 +135,7 @@ def test_transfer_page_launches_fine_tuning_and_from_scratch_and_overlays_their_
     assert out.returncode == 0, out.stderr[-2000:]
     run_id = json.loads(out.stdout.strip().splitlines()[-1])["run_dir"].rstrip("/").rsplit("/", 1)[-1]
 
-    open_page(page, app_url, "transfer", f"weights=run&run={run_id}&dataset_size=400&epochs=2")
+    open_page(page, app_url, "transfer", f"{RUN_SETUP}&weights=run&run={run_id}&dataset_size=400&epochs=2")
     expect(page.get_by_text("block3 · 74,112 parameters")).to_be_visible()
     page.get_by_role("button", name="Launch both runs").click()
     wait_for_app(page)

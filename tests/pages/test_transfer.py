@@ -18,6 +18,8 @@ from playground.training.loop import TrainConfig
 
 PAGE = "pages/transfer.py"
 ARTICLE = "Trainable: 525,829 / 24,033,861 parameters"
+# Offline the page defaults to the bundled backbone; these tests are about the article's ImageNet setup.
+IMAGENET_SETUP = {k: str(v) for k, v in tl.IMAGENET_EXPERIMENT.items()}
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def stage_boxes(at) -> dict[str, bool]:
 
 
 def test_the_articles_numbers_and_the_offline_sentence(app_page, store, offline):
-    at = app_page(PAGE)
+    at = app_page(PAGE, query=IMAGENET_SETUP)
     assert not at.exception and at.title[0].value == "Transfer learning"
     assert article_line(at) == ARTICLE
     assert metrics(at) == {
@@ -81,13 +83,13 @@ def test_the_articles_numbers_and_the_offline_sentence(app_page, store, offline)
 def test_cached_imagenet_weights_are_found(app_page, store, offline):
     (offline / "checkpoints").mkdir(parents=True)
     torch.save({}, transfer.imagenet_weights_file("resnet50"))
-    at = app_page(PAGE)
+    at = app_page(PAGE, query=IMAGENET_SETUP)
     assert "are in the torch cache" in at.success[0].value and not at.warning
     assert not at.button(key="transfer_launch").disabled
 
 
 def test_stage_toggles_and_fine_tuning_update_the_counts_at_once(app_page, store, offline):
-    at = app_page(PAGE)
+    at = app_page(PAGE, query=IMAGENET_SETUP)
     at.checkbox(key="transfer_stage_layer4").check().run()
     assert metrics(at)["Trainable"] == "15,490,565"
     assert article_line(at) == "Trainable: 15,490,565 / 24,033,861 parameters"
@@ -104,11 +106,11 @@ def test_stage_toggles_and_fine_tuning_update_the_counts_at_once(app_page, store
     at.checkbox(key="transfer_stage_layer3").uncheck().run()  # a toggle wins over the strategy
     assert [k for k, v in stage_boxes(at).items() if v] == ["layer4"]
     at.select_slider(key="transfer_backbone_lr_scale").set_value(0.01).run()
-    assert at.query_params["backbone_lr_scale"] == "0.01" and at.query_params["mode"] == "fine_tuning"
+    assert at.query_params["backbone_lr_scale"] == "0.01" and at.radio(key="transfer_mode").value == "fine_tuning"
 
 
 def test_the_head_designer(app_page, store, offline):
-    at = app_page(PAGE)
+    at = app_page(PAGE, query=IMAGENET_SETUP)
     at.number_input(key="transfer_h0_1").set_value(64).run()  # Linear(2048 -> 64)
     assert metrics(at)["Trainable"] == f"{2048 * 64 + 64 + 64 * 5 + 5:,}"
     at.button(key="transfer_h0_0_rm").click().run()  # drop the first Dropout: no parameters, same count
@@ -134,7 +136,7 @@ def test_the_head_designer(app_page, store, offline):
 
 
 def test_uploaded_weights_are_checked(app_page, store, offline):
-    at = app_page(PAGE, query={"backbone": "resnet18"})
+    at = app_page(PAGE, query={**IMAGENET_SETUP, "backbone": "resnet18"})
     at.radio(key="transfer_weights").set_value("upload").run()
     assert "Upload a state_dict" in at.info[0].value
     buf = io.BytesIO()
@@ -150,7 +152,7 @@ def test_uploaded_weights_are_checked(app_page, store, offline):
 def test_a_model_trained_here_as_the_backbone(app_page, store, offline):
     run = runs.create_run(TrainConfig(dataset="digits", epochs=1, device="cpu"), store)
     assert execute_run(run, stop_flag=StopFlag())["status"] == "completed"
-    at = app_page(PAGE)
+    at = app_page(PAGE, query=IMAGENET_SETUP)
     at.radio(key="transfer_weights").set_value("run").run()
     assert not at.exception and at.selectbox(key="transfer_run").value == run.name
     assert list(stage_boxes(at)) == ["block1", "block2", "block3"]
@@ -169,7 +171,10 @@ def test_launch_starts_the_fine_tuning_run_and_its_from_scratch_twin(app_page, s
         return runs.create_run(config, runs_root)
 
     monkeypatch.setattr(runs, "launch", fake_launch)
-    at = app_page(PAGE, query={"backbone": "resnet18", "weights": "random", "mode": "fine_tuning", "epochs": "3"})
+    at = app_page(
+        PAGE,
+        query={**IMAGENET_SETUP, "backbone": "resnet18", "weights": "random", "mode": "fine_tuning", "epochs": "3"},
+    )
     at.radio(key="transfer_dataset").set_value("digits").run()
     note = "These images have 1 channel and the backbone takes 3: both runs convert them with torchvision's Grayscale"
     assert any(note in c.value for c in at.caption) and not at.button(key="transfer_launch").disabled
@@ -201,9 +206,28 @@ def test_the_comparison_overlays_the_runs_curves(app_page, store, offline):
             w.write({"type": "epoch", "epoch": e, "val_accuracy": acc})
         w.close()
         runs.set_status(run, "completed", "", epoch=2, epochs=2, val_accuracy=accs[-1])
-    at = app_page(PAGE)
+    at = app_page(PAGE, query=IMAGENET_SETUP)
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
     accuracy = {t["name"].split(" · ")[0]: t["y"] for t in spec["data"] if t["xaxis"] == "x"}
     assert accuracy == {"from scratch": [0.3, 0.4], "feature extraction": [0.6, 0.8]}
     assert "validation accuracy 80.0%" in " ".join(m.value for m in at.markdown)
+    # The gap, from the runs' own curves: at the same epoch, and how soon scratch's best was passed.
+    gap = " ".join(s.value for s in at.success)
+    assert "Pre-trained: 80% after 2 epochs; from scratch: 40% after 2 epochs — 40 points ahead." in gap
+    assert "reached scratch's best (40%) after 1 epoch" in gap
+
+
+def test_offline_the_page_defaults_to_the_bundled_backbone(app_page, store, offline):
+    at = app_page(PAGE)
+    assert not at.exception
+    assert at.radio(key="transfer_weights").value == "bundled"
+    assert at.selectbox(key="transfer_backbone").value == "shapes_resnet8"
+    assert at.radio(key="transfer_dataset").value == "digits" and at.radio(key="transfer_mode").value == "fine_tuning"
+    assert "pre-trained here on 40,000 generated images" in at.success[0].value
+    assert not at.button(key="transfer_launch").disabled and not at.warning
+    # ImageNet offline: its sentence, and one click back to the bundled backbone.
+    at.radio(key="transfer_weights").set_value("imagenet").run()
+    assert at.selectbox(key="transfer_backbone").value == "resnet50" and "cannot be downloaded" in at.warning[0].value
+    at.button(key="transfer_to_bundled").click().run()
+    assert at.radio(key="transfer_weights").value == "bundled" and not at.button(key="transfer_launch").disabled

@@ -14,6 +14,7 @@ import streamlit as st
 
 from playground.labs import transfer as tl
 from playground.models import transfer
+from playground.models.bundled import BUNDLED, DEFAULT_BUNDLED, is_bundled
 from playground.models.transfer import HEAD_LAYERS
 from ui import state
 from ui.text import plain
@@ -40,6 +41,7 @@ WIDGETS = {
 STAGE_PREFIX = f"{NS}_stage_"
 WEIGHT_LABELS = {
     "imagenet": "ImageNet (torchvision)",
+    "bundled": "Pre-trained here (bundled)",
     "upload": "A weights file",
     "run": "A model trained here",
     "random": "Random initialisation",
@@ -74,6 +76,21 @@ def reset_stages() -> None:
     state.save_config(replace(state.saved_config(NS), stage_overrides={}), NS)
 
 
+def _weights_changed() -> None:
+    """Callback: a new weights source; bundled weights go with a bundled backbone, ImageNet's with torchvision's."""
+    cfg = _cfg()
+    if cfg.weights == "bundled" and not is_bundled(cfg.backbone):
+        _store(replace(cfg, backbone=DEFAULT_BUNDLED))
+    elif cfg.weights != "bundled" and is_bundled(cfg.backbone):
+        _store(replace(cfg, backbone="resnet50"))
+    reset_stages()
+
+
+def _use_bundled() -> None:
+    _store(replace(_cfg(), weights="bundled", backbone=DEFAULT_BUNDLED))
+    reset_stages()
+
+
 def _use_random() -> None:
     _store(replace(_cfg(), weights="random"))
     reset_stages()
@@ -96,7 +113,7 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
         key=state.key(NS, "weights"),
         format_func=WEIGHT_LABELS.get,
         horizontal=True,
-        on_change=reset_stages,
+        on_change=_weights_changed,
     )
     if cfg.weights == "run":
         if not runs:
@@ -117,9 +134,20 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
         )
         run = next(r for r in runs if r.id == state.value(NS, "run"))
         return Source(True, run_dir=str(run.path))
+    if cfg.weights == "bundled":
+        st.selectbox(
+            "Backbone",
+            BUNDLED.names(),
+            key=state.key(NS, "backbone"),
+            on_change=reset_stages,
+            help="Small networks pre-trained here on generated images and shipped with the app (assets/).",
+        )
+        st.success(plain(tl.bundled_line(cfg.backbone)), icon=":material/check_circle:")
+        return Source(True)
+    names = options(tl.TransferLabConfig, "backbone")
     st.selectbox(
         "Backbone",
-        options(tl.TransferLabConfig, "backbone"),
+        [n for n in names if not is_bundled(n)] if cfg.weights == "imagenet" else names,
         key=state.key(NS, "backbone"),
         on_change=reset_stages,
         help="torchvision's ImageNet CNNs. The article uses ResNet-50.",
@@ -130,9 +158,12 @@ def backbone_and_weights(cfg: tl.TransferLabConfig, runs: list) -> Source:
             st.success(message, icon=":material/check_circle:")
             return Source(True)
         st.warning(message, icon=":material/cloud_off:")
-        c = st.columns(2)
+        c = st.columns(3)
         c[0].button("Try downloading now", key=f"{NS}_download", on_click=_try_download, icon=":material/download:")
-        c[1].button("Use random initialisation", key=f"{NS}_to_random", on_click=_use_random, icon=":material/casino:")
+        c[1].button(
+            "Use the bundled backbone", key=f"{NS}_to_bundled", on_click=_use_bundled, icon=":material/inventory_2:"
+        )
+        c[2].button("Use random initialisation", key=f"{NS}_to_random", on_click=_use_random, icon=":material/casino:")
         return Source(False)
     if cfg.weights == "upload":
         up = st.file_uploader(
@@ -178,6 +209,9 @@ def freezing(cfg: tl.TransferLabConfig, n_stages: int) -> None:
         "Strategy", list(MODE_LABELS), key=state.key(NS, "mode"), format_func=MODE_LABELS.get, on_change=reset_stages
     )
     if cfg.mode == "fine_tuning":
+        k = state.key(NS, "unfrozen_stages")
+        if st.session_state.get(k, 0) > n_stages:  # more than this backbone has (the bundled default on a run's model)
+            st.session_state[k] = n_stages
         c = st.columns(2)
         c[0].slider(
             "Unfreeze the last N stages", 0, n_stages, key=state.key(NS, "unfrozen_stages"), on_change=reset_stages

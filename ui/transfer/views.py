@@ -78,9 +78,9 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
     c[1].select_slider("Image size (px)", options(lab, "image_size"), key=state.key(NS, "image_size"))
     c[1].number_input("Epochs", key=state.key(NS, "epochs"), **bounds(lab, "epochs"))
     c[2].number_input(
-        "Shapes to generate",
+        "Shapes to generate" if cfg.dataset != "digits" else "Digits to train on (at most)",
         key=state.key(NS, "dataset_size"),
-        disabled=cfg.dataset != "shapes",
+        disabled=cfg.dataset == "images",
         **bounds(lab, "dataset_size"),
     )
     c[2].select_slider(
@@ -113,6 +113,12 @@ def launch(cfg: tl.TransferLabConfig, source: Source, info: dict | None) -> None
         st.caption(
             f"These images have {channels} channel{'s' if channels > 1 else ''} and the backbone takes "
             f"{wanted}: both runs convert them with torchvision's Grayscale(num_output_channels={wanted})."
+        )
+    if cfg.weights == "bundled":
+        st.caption(
+            "The bundled ResNet-8 is small (under 100,000 parameters with the head): on a CPU both runs take seconds. The default "
+            "experiment fine-tunes it on 500 digits, every stage at the head's rate, so the two runs differ only in "
+            "their starting weights."
         )
     st.caption(
         "Training runs on this machine's CPU when there is no GPU: ResNet-50 fine-tunes at roughly 20-60 "
@@ -167,6 +173,16 @@ def _series(infos: list) -> list[dict]:
     return out
 
 
+def _gap(picked: list, series: list[dict]) -> str | None:
+    """The gap sentence for the first pre-trained run and the first from-scratch run among those compared."""
+    roles = [tl.run_role(r) for r in picked]
+    pre = next((s for s, role in zip(series, roles) if role != "from scratch"), None)
+    scratch = next((s for s, role in zip(series, roles) if role == "from scratch"), None)
+    if pre is None or scratch is None:
+        return None
+    return tl.gap_sentence(pre, scratch)
+
+
 def compare() -> None:
     """The transfer runs of the store: pick some and watch their curves overlaid (live while any trains)."""
     launched = set(state.recall(NS, "launched", []))
@@ -198,6 +214,9 @@ def compare() -> None:
             trainable = s["start"].get("trainable_params", s["start"].get("trainable"))
             if trainable is not None and s["start"].get("params"):
                 st.caption(f"{s['name']}: {transfer.article_line(trainable, s['start']['params'])}")
+        gap = _gap(picked, series)
+        if gap:
+            st.success(gap, icon=":material/trending_up:")
         st.plotly_chart(viz.compare_curves(series), width="stretch", key=f"{NS}_compare_chart")
         if active and not any(r.active for r in picked):
             st.rerun()  # everything finished: one full rerun stops the polling

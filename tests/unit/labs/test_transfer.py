@@ -19,6 +19,11 @@ from playground.runs.worker import StopFlag, execute_run
 from playground.training.loop import TrainConfig
 
 
+def lab(**kw) -> tl.TransferLabConfig:
+    """The page's config as it defaults where ImageNet weights are here (offline it is the bundled experiment)."""
+    return tl.TransferLabConfig(**{**tl.IMAGENET_EXPERIMENT, **kw})
+
+
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     """A SimpleCNN trained for one epoch on the bundled digits (about a second)."""
@@ -29,7 +34,7 @@ def digits_run(tmp_path_factory):
 
 
 def test_the_page_defaults_are_the_articles_setup():
-    cfg = tl.TransferLabConfig()
+    cfg = lab()  # the default where ImageNet weights are here
     tc = cfg.transfer_config()
     assert (tc.backbone, tc.num_classes, tc.mode) == ("resnet50", 5, "feature_extraction")
     assert tc.head == transfer.article_head()
@@ -39,11 +44,27 @@ def test_the_page_defaults_are_the_articles_setup():
     assert cfg.transfer_config(num_classes=10).num_classes == 10
 
 
+def test_the_default_experiment_follows_the_imagenet_weights(monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert (tl.TransferLabConfig().backbone, tl.TransferLabConfig().weights) == ("shapes_resnet8", "bundled")
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({}, transfer.imagenet_weights_file("resnet50"))
+    cfg = tl.TransferLabConfig()
+    assert (cfg.backbone, cfg.weights, cfg.dataset, cfg.mode) == (
+        "resnet50",
+        "imagenet",
+        "shapes",
+        "feature_extraction",
+    )
+
+
 def test_a_run_trained_here_is_a_backbone_with_its_own_stages(digits_run):
     factory, about = tl.run_model_factory(digits_run)
     assert about["model"] == "simplecnn" and about["in_channels"] == 1
     assert about["classes"] == [str(d) for d in range(10)]
-    info = tl.lab_describe(tl.TransferLabConfig(weights="run", num_classes=3), digits_run)
+    info = tl.lab_describe(lab(weights="run", num_classes=3), digits_run)
     # SimpleCNN's three conv blocks, then the new head replacing its classifier (Linear 128 -> 10).
     assert [s[0] for s in info["stages"]] == ["block1", "block2", "block3", "head (new)"]
     simple = sum(p.numel() for p in factory().parameters())
@@ -51,10 +72,10 @@ def test_a_run_trained_here_is_a_backbone_with_its_own_stages(digits_run):
     assert info["total"] == simple - (128 * 10 + 10) + head and info["trainable"] == head
     # Its real weights fit it; a transfer run is refused as a backbone with a sentence.
     state = torch.load(digits_run / "weights.pt", weights_only=True)
-    assert tl.check_uploaded_weights(tl.TransferLabConfig(weights="run"), state, digits_run) == len(state) - 2
+    assert tl.check_uploaded_weights(lab(weights="run"), state, digits_run) == len(state) - 2
     # Launched: the transfer run starts from the run's weights; its twin is that model from scratch.
     tune, scratch = tl.run_configs(
-        tl.TransferLabConfig(weights="run", dataset="digits"), num_classes=10, n_stages=3, from_run=str(digits_run)
+        lab(weights="run", dataset="digits"), num_classes=10, n_stages=3, from_run=str(digits_run)
     )
     assert tune.model["weights"] == "run" and tune.model["from_run"] == str(digits_run)
     assert scratch.model == "simplecnn" and (scratch.dataset, scratch.epochs) == (tune.dataset, tune.epochs)
@@ -75,9 +96,9 @@ def test_uploaded_weights_are_checked_against_the_chosen_backbone_on_the_meta_de
     buf = io.BytesIO()
     torch.save(torchvision.models.resnet18().state_dict(), buf)
     sd = transfer.read_weights_file(buf.getvalue())
-    assert tl.check_uploaded_weights(tl.TransferLabConfig(backbone="resnet18"), sd) == len(sd) - 2  # fc.weight/bias
+    assert tl.check_uploaded_weights(lab(backbone="resnet18"), sd) == len(sd) - 2  # fc.weight/bias
     with pytest.raises(ValueError, match="do not fit this backbone: .*missing"):
-        tl.check_uploaded_weights(tl.TransferLabConfig(backbone="resnet50"), sd)
+        tl.check_uploaded_weights(lab(backbone="resnet50"), sd)
     path = tl.save_weights_upload(buf.getvalue(), tmp_path / "uploads")
     assert path.suffix == ".pt" and path.read_bytes() == buf.getvalue()
     assert tl.save_weights_upload(buf.getvalue(), tmp_path / "uploads") == path  # by content: stored once
@@ -96,7 +117,7 @@ def test_imagenet_status_reads_the_cache_and_never_downloads(monkeypatch, tmp_pa
 
 
 def test_fine_tuning_and_from_scratch_runs_share_everything_but_the_start():
-    cfg = tl.TransferLabConfig(
+    cfg = lab(
         backbone="resnet18",
         weights="upload",
         mode="fine_tuning",
@@ -119,7 +140,7 @@ def test_fine_tuning_and_from_scratch_runs_share_everything_but_the_start():
     fields = {k: v for k, v in scratch.model.items() if k in TransferConfig.__dataclass_fields__}
     info = transfer.describe(TransferConfig(**fields))
     assert info["trainable"] == info["total"]
-    assert len(tl.run_configs(tl.TransferLabConfig(compare=False), num_classes=10, n_stages=5)) == 1
+    assert len(tl.run_configs(lab(compare=False), num_classes=10, n_stages=5)) == 1
     assert [tl.run_role(type("R", (), {"config": {"model": c.model}})) for c in (tune, scratch)] == [
         "fine-tuned",
         "from scratch",
@@ -138,9 +159,7 @@ def test_grey_images_are_fed_to_rgb_backbones_and_back():
     grey_to_rgb = {"steps": [{"name": "Grayscale", "params": {"num_output_channels": 3}}]}
     assert tl.channel_pipeline(1, 3) == grey_to_rgb
     assert tl.channel_pipeline(3, 1)["steps"][0]["params"] == {"num_output_channels": 1}
-    tune, scratch = tl.run_configs(
-        tl.TransferLabConfig(weights="random", dataset="digits"), num_classes=10, n_stages=5, data_channels=1
-    )
+    tune, scratch = tl.run_configs(lab(weights="random", dataset="digits"), num_classes=10, n_stages=5, data_channels=1)
     assert tune.augment == tune.val_augment == scratch.augment == scratch.val_augment == grey_to_rgb
     from playground.augment.pipelines import load_pipeline
 
@@ -155,7 +174,7 @@ def test_imagenet_weights_get_their_enums_preprocessing_in_both_runs(backbone):
     from playground.training.loop import prepare
 
     enum = torchvision.models.get_model_weights(backbone).DEFAULT.transforms()
-    cfg = tl.TransferLabConfig(backbone=backbone, weights="imagenet", dataset="digits", image_size=64)
+    cfg = lab(backbone=backbone, weights="imagenet", dataset="digits", image_size=64)
     tune, scratch = tl.run_configs(cfg, num_classes=10, n_stages=5, data_channels=1)
     grey = tl.channel_pipeline(1, 3)
     assert tune.augment == tune.val_augment == scratch.augment == scratch.val_augment
@@ -220,21 +239,22 @@ def test_the_head_designer_edits():
 
 
 def test_a_links_unusable_values_are_pulled_back_with_sentences():
-    bad = tl.TransferLabConfig(
+    bad = lab(
         backbone="resnet9000", image_size=50, weights="run", run="gone", stage_overrides={"x": "yes"}, mode="both"
     )
     cfg, problems = tl.clamp_config(bad, ["r1"])
+    default = tl.TransferLabConfig()  # what a bad value falls back to: this machine's default
     assert (cfg.backbone, cfg.image_size, cfg.weights, cfg.run, cfg.stage_overrides, cfg.mode) == (
-        "resnet50",
+        default.backbone,
         48,
         "run",
         "r1",
         {},
-        "feature_extraction",
+        default.mode,
     )
     assert any("resnet9000" in p for p in problems) and any("run 'gone'" in p for p in problems)
     assert len(problems) == 5
-    cfg, _ = tl.clamp_config(tl.TransferLabConfig(weights="run", run="gone"), [])
+    cfg, _ = tl.clamp_config(lab(weights="run", run="gone"), [])
     assert cfg.weights == "random"
 
 
@@ -271,7 +291,7 @@ def test_the_pages_runs_train_as_counted_and_can_be_looked_inside(digits_run, tm
     # trainable parameters equals the page's, and the trained transfer model opens on the Inside page.
     from playground.labs import inside
 
-    cfg = tl.TransferLabConfig(weights="run", dataset="digits", epochs=1, batch_size=128)
+    cfg = lab(weights="run", dataset="digits", epochs=1, batch_size=128)
     configs = tl.run_configs(cfg, num_classes=10, n_stages=3, from_run=str(digits_run))
     done = []
     for c in configs:
@@ -297,9 +317,7 @@ def test_the_pages_runs_train_as_counted_and_can_be_looked_inside(digits_run, tm
 def test_grey_digits_fine_tune_an_rgb_backbone_and_open_inside(tmp_path):
     from playground.labs import inside
 
-    cfg = tl.TransferLabConfig(
-        backbone="resnet18", weights="random", dataset="digits", epochs=1, compare=False, batch_size=128
-    )
+    cfg = lab(backbone="resnet18", weights="random", dataset="digits", epochs=1, compare=False, batch_size=128)
     [config] = tl.run_configs(cfg, num_classes=10, n_stages=5, data_channels=1)
     run = runs.create_run(config, tmp_path)
     assert execute_run(run, stop_flag=StopFlag())["status"] == "completed", runs.read_status(run)
