@@ -52,6 +52,28 @@ def _chromium_path() -> str:
     return path
 
 
+def _stop_runs_under(root: Path) -> None:
+    """Stop every queued or running run in folders under ``root``.
+
+    Runs are their own processes and outlive the server by design, so a test that fails before its
+    Stop click would leave a 100-epoch run training through the rest of the suite, taking a core
+    from every later test (which then time out in turn).
+    """
+    from playground.runs import store
+
+    for status in root.rglob("status.json"):
+        with contextlib.suppress(Exception):
+            store.stop(status.parent, grace=5)
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test(tmp_path, request):
+    yield
+    _stop_runs_under(tmp_path)
+    if "app_env" in request.fixturenames:
+        _stop_runs_under(Path(request.getfixturevalue("app_env")["PLAYGROUND_RUNS_DIR"]))
+
+
 @pytest.fixture(scope="session")
 def app_env(tmp_path_factory) -> dict:
     """Environment for the app server: its run store in a temp folder, so tests never touch ./runs."""

@@ -42,7 +42,7 @@ def test_reload_reattaches_and_stop_stops(page, app_url):
     run_id = re.search(r"run=([\w-]+)", link).group(1)
     # The "All runs" table follows the run live, with no rerun of the page: not "queued 0/100" beside epoch 1.x.
     page.wait_for_function(
-        """id => [...document.querySelectorAll("[data-testid='stDataFrame']")].some(t => {
+        r"""id => [...document.querySelectorAll("[data-testid='stDataFrame']")].some(t => {
             const cells = [...t.querySelectorAll('td')].map(c => c.textContent);
             return cells.includes(id) && cells.includes('running') && cells.some(c => /^[1-9][0-9.]*\/100$/.test(c));
         })""",
