@@ -152,8 +152,12 @@ def restore(cls: type[C], ns: str, widget_fields: set[str] | None = None) -> C:
     names = widget_fields if widget_fields is not None else {f.name for f in fields(cls)}  # type: ignore[arg-type]
     for name in names:
         k = key(ns, name)
-        if k not in st.session_state:
-            st.session_state[k] = getattr(cfg, name)
+        # Written on every run, not only when missing: a widget whose value the script set in this run
+        # reaches the browser with that value; otherwise only with its declared default (the first
+        # option, the minimum), and the browser keeps what it had. A browser that lost what it had (a
+        # second run right after the first on a loaded server) then showed, and a click then sent,
+        # every widget at its default: Launch started a 1-epoch run at batch 1 on the first dataset.
+        st.session_state[k] = st.session_state[k] if k in st.session_state else getattr(cfg, name)
     return cfg
 
 

@@ -314,3 +314,16 @@ def test_the_augmentation_experiment_launches_the_pair_and_compares_their_gaps(p
     last = runs.run_info(without).final
     sentence = texts(at, "info").replace("\\", "")  # shown as plain text: Markdown's characters escaped
     assert f"Without augmentation: validation {100 * last['final_val_accuracy']:.1f}%" in sentence
+
+
+def test_every_rerun_sends_the_browser_each_setting_not_its_default(page):
+    # A browser that lost its widget values (a second run right after the first, on a loaded server)
+    # rebuilds each widget from what this run sent. Each must carry the link's value, not the widget's
+    # declared default: a Launch click then started a 1-epoch, batch-1 run on the first dataset.
+    at = page({"epochs": "100", "batch_size": "32"})
+    at.run()  # the second run, where only values the script set reach the browser
+    epochs, batch = at.number_input(key="train_epochs"), at.number_input(key="train_batch_size")
+    dataset = at.selectbox(key="train_dataset")
+    assert epochs.proto.set_value and epochs.proto.value == 100 and epochs.proto.default != 100
+    assert batch.proto.set_value and batch.proto.value == 32
+    assert dataset.proto.set_value and dataset.value == "digits"
