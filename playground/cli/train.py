@@ -144,12 +144,17 @@ def run(args: argparse.Namespace) -> int:
                 flag = StopFlag()
                 flag.install()
                 train(config, should_stop=flag, dist=dist)
-                return 0
-            run_dir = runs.create_run(config, args.runs_dir)
-            out(f"Run folder: {run_dir}")
-            result = execute_run(run_dir, on_event=_printer(out), dist=dist, use_queue=not dist.active)
-        finally:
-            teardown(dist)
+                result = None
+            else:
+                run_dir = runs.create_run(config, args.runs_dir)
+                out(f"Run folder: {run_dir}")
+                result = execute_run(run_dir, on_event=_printer(out), dist=dist, use_queue=not dist.active)
+        except BaseException:
+            teardown(dist, ok=False)
+            raise
+        teardown(dist)
+        if result is None:
+            return 0
     acc = result.get("final_val_accuracy")
     out(
         f"{result['status']} after {result['epochs']} epoch(s)"

@@ -14,8 +14,10 @@ statistics (plain DDP behaviour): results then differ slightly from one process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as tdist
@@ -84,7 +86,18 @@ def all_sum(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return t
 
 
-def teardown(ctx: DistContext) -> None:
-    """Leave the process group."""
+def teardown(ctx: DistContext, *, ok: bool = True) -> None:
+    """Leave the process group; after a normal end, all ranks together.
+
+    Without the barrier the other ranks left while rank 0 still wrote the run's results, and a rank
+    could abort at exit ("terminate called without an active exception", gloo's threads) though its
+    training had finished. After an error there may be no one to wait for: leave at once.
+    """
     if ctx.active and tdist.is_initialized():
+        if ok:
+            with contextlib.suppress(RuntimeError):  # a rank that died: its peers still leave
+                if tdist.get_backend() == "gloo":
+                    tdist.monitored_barrier(timeout=timedelta(seconds=300))
+                else:
+                    tdist.barrier()
         tdist.destroy_process_group()
