@@ -4,7 +4,7 @@
 snapshot: at a few early steps (``EARLY_STEPS``: most change happens there) and after every epoch.
 Each holds the first conv's weights, the feature maps of up to ``MAX_LAYERS`` layers and Grad-CAM
 with the top-3 predictions for ``N_IMAGES`` fixed validation images, and the confusion matrix (early:
-on the first ``EARLY_EVAL`` validation images; after an epoch: the whole validation set, counted
+on the first ``EARLY_EVAL`` (128) validation images; after an epoch: the whole validation set, counted
 during the loop's own evaluation). ``index.json`` lists them; every file is written atomically (a
 temporary file, then ``os.replace``). The folder keeps under ``BUDGET_BYTES``: a snapshot that would
 go over it is not written, and recording stops with a sentence in the index.
@@ -31,7 +31,7 @@ MAX_CHANNELS = 8  # feature maps kept per layer
 MAX_MAP_SIDE = 32  # feature maps are pooled down to at most this side
 MAX_IMAGE_SIDE = 64  # the fixed images and their Grad-CAM maps, at most this side
 MAX_FILTERS = 64
-EARLY_EVAL = 256
+EARLY_EVAL = 128  # the early confusion matrices: a quick look (the full validation set costs a run too much there)
 BUDGET_BYTES = 5 * 2**20
 INDEX = "index.json"
 IMAGES = "images.npz"
@@ -142,7 +142,7 @@ class SnapshotRecorder:
         import torch
         import torch.nn.functional as F
 
-        from playground.models.probe import _eval, conv_layers, grad_cam
+        from playground.models.probe import _eval, conv_layers, grad_cams
 
         if self.full:
             return None
@@ -160,14 +160,22 @@ class SnapshotRecorder:
         hooks = [
             modules[n].register_forward_hook(lambda _m, _i, o, n=n: keep(n, o)) for n in self.layers if n in modules
         ]
-        try:
+        cam = None
+        try:  # one forward pass (the hooks keep the chosen layers' outputs) and one backward, for all four images
+            cam, logits = grad_cams(model, batch)  # Grad-CAM of each image's predicted class
+        except ValueError:  # no conv layer: no Grad-CAM, the predictions alone
             with torch.no_grad(), _eval(model):
-                probs = model(batch).float().softmax(1)  # (n, K); the hooks keep the chosen layers' outputs
+                logits = model(batch)
         finally:
             for h in hooks:
                 h.remove()
+        probs = logits.float().softmax(1)  # (n, K)
         top_p, top_i = probs.topk(min(3, probs.shape[1]), dim=1)
         arrays["top_p"], arrays["top_i"] = top_p.cpu().numpy(), top_i.cpu().numpy().astype(np.int32)
+        if cam is not None:
+            side = min(MAX_IMAGE_SIDE, max(batch.shape[-2:]))
+            cam = F.interpolate(cam[:, None].float().cpu(), size=(side, side), mode="bilinear")[:, 0]
+            arrays["cam"] = (cam.clamp(0, 1) * 255).round().to(torch.uint8).numpy()  # (n, side, side)
         for j, name in enumerate(self.layers):
             if name not in outputs or outputs[name].ndim != 4:
                 continue
@@ -177,16 +185,10 @@ class SnapshotRecorder:
             lo = maps.amin(dim=(2, 3), keepdim=True)
             hi = maps.amax(dim=(2, 3), keepdim=True)
             arrays[f"maps{j}"] = ((maps - lo) / (hi - lo).clamp_min(1e-12) * 255).round().to(torch.uint8).numpy()
-        try:
-            cams = [grad_cam(model, batch[i : i + 1], int(top_i[i, 0])) for i in range(len(batch))]  # (H, W) each
-            side = min(MAX_IMAGE_SIDE, max(batch.shape[-2:]))
-            cam = F.interpolate(torch.stack(cams)[:, None].cpu(), size=(side, side), mode="bilinear")[:, 0]
-            arrays["cam"] = (cam.clamp(0, 1) * 255).round().to(torch.uint8).numpy()  # (n, side, side)
-        except ValueError:  # no conv layer: no Grad-CAM
-            pass
         data = _npz(**arrays)
         name = f"step_{step:07d}.npz"
-        if self.used + len(data) + 4096 > self.budget:  # 4 KB: room for the index
+        index_room = 4096 + 256 * (len(self.entries) + 1)  # the index grows by an entry per snapshot
+        if self.used + len(data) + index_room > self.budget:
             self.stopped = (
                 f"Recording stopped at step {step}: the next snapshot would take this run's snapshots past their "
                 f"{self.budget / 2**20:.0f} MB budget."
@@ -232,12 +234,17 @@ def read_index(directory) -> dict | None:
 
 def load(directory, entry: dict) -> dict[str, np.ndarray]:
     """The arrays of one snapshot (``entry`` from the index), with the fixed ``images`` and their ``labels``."""
+    import zipfile
+
     d = Path(directory)
     name = Path(str(entry["file"])).name  # a name inside the folder, never a path out of it
-    with np.load(d / name, allow_pickle=False) as z:
-        out = {k: z[k] for k in z.files}
-    with np.load(d / IMAGES, allow_pickle=False) as z:
-        out["images"], out["labels"] = z["images"], z["labels"]
+    try:
+        with np.load(d / name, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+        with np.load(d / IMAGES, allow_pickle=False) as z:
+            out["images"], out["labels"] = z["images"], z["labels"]
+    except (zipfile.BadZipFile, EOFError, KeyError) as exc:  # a damaged or foreign file: a sentence, not a traceback
+        raise ValueError(f"snapshot {name} is not readable ({exc.__class__.__name__})") from exc
     return out
 
 
