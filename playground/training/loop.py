@@ -562,7 +562,10 @@ def _train(
         recorder = SnapshotRecorder(
             snapshot_dir, val_x=val_x, val_y=val_y, val_inputs=val_inputs, class_names=data.class_names
         )
-    epoch_cm = None  # the validation confusion matrix, counted during each epoch's evaluation (on every rank)
+    # The validation confusion matrix of a snapshot after an epoch: counted during the epoch's own evaluation in
+    # one process. Under data parallelism rank 0 counts it alone (an extra collective on one rank would hang).
+    count_cm = recorder is not None and not dist.active
+    epoch_cm = None
 
     def snapshot(at_step: int, at_epoch: float, confusion: torch.Tensor | None = None) -> None:
         # The plain module, never the DDP wrapper: its extra forward/backward must not start a collective.
@@ -652,7 +655,7 @@ def _train(
         train_loss = float(epoch_stats[0] / epoch_stats[2])
         if diverged(train_loss, start_loss):
             return finish("diverged", divergence_reason(train_loss, step, lr_now, start_loss))
-        if snapshot_dir is not None:
+        if count_cm:
             epoch_cm = torch.zeros(data.num_classes, data.num_classes, dtype=torch.int64, device=device)
         val_loss, val_acc = evaluate_loss(
             forward, val_x, val_y, val_inputs, amp=config.amp, dist=dist, confusion=epoch_cm
@@ -685,7 +688,9 @@ def _train(
             # event (the page, a test that kills the run right then) can load them.
             save_checkpoint(dist_util.unwrap(net).state_dict(), checkpoint_path)
         emit_main(event)
-        snapshot(step, float(epoch), epoch_cm)
+        if recorder is not None and not recorder.full:
+            full = epoch_cm if count_cm else recorder.confusion(dist_util.unwrap(net), limit=None)
+            snapshot(step, float(epoch), full)
         if diverged(val_loss, start_loss):
             return finish("diverged", divergence_reason(val_loss, step, lr_now, start_loss))
     return finish("completed", "")

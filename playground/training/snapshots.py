@@ -122,17 +122,20 @@ class SnapshotRecorder:
         picks = np.linspace(0, len(names) - 1, MAX_LAYERS).round().astype(int)  # first, middle, last
         return [names[i] for i in picks]
 
-    def confusion(self, model, limit: int = EARLY_EVAL):
-        """``(K, K)`` counts of ``model`` on the first ``limit`` validation images (rows true)."""
+    def confusion(self, model, limit: int | None = EARLY_EVAL, batch_size: int = 512):
+        """``(K, K)`` counts of ``model`` on the first ``limit`` validation images (None: all; rows true)."""
         import torch
 
         from playground.models.probe import _eval
 
         k = len(self.classes)
         x, y = self.val_x[:limit], self.val_y[:limit]
+        cm = torch.zeros(k * k, dtype=torch.int64, device=y.device)
         with torch.no_grad(), _eval(model):
-            pred = model(self.inputs(x)).argmax(1)
-        return torch.bincount(y.long() * k + pred.long(), minlength=k * k).view(k, k).cpu()
+            for i in range(0, len(y), batch_size):
+                pred = model(self.inputs(x[i : i + batch_size])).argmax(1)
+                cm += torch.bincount(y[i : i + batch_size].long() * k + pred.long(), minlength=k * k)
+        return cm.view(k, k).cpu()
 
     def record(self, model, *, step: int, epoch: float, confusion=None) -> dict | None:
         """One snapshot of ``model`` at ``step``; ``confusion``: the epoch's full-set matrix (else the early one).

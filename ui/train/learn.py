@@ -154,8 +154,8 @@ def _browse(run: Path, ticking: bool) -> None:
     pos = min(state.recall(NS, pos_name, len(entries) - 1), len(entries) - 1)
     st.subheader("Watch it learn")
     st.caption(
-        f"{len(entries)} snapshots of this run as it trained: at steps 0, 10 and 50 (where most changes) and after "
-        "every epoch. Move the slider, or press Play."
+        f"{len(entries)} snapshots of this run as it trained: at its first steps (0, 10 and 50, where most of the "
+        "change happens) and after every epoch. Move the slider, or press Play."
     )
     if index.get("stopped"):
         st.caption(plain(index["stopped"]))
