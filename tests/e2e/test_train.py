@@ -126,6 +126,8 @@ def test_watch_it_learn_shows_the_newest_snapshot_live_then_a_slider_and_play(pa
     shown = page.get_by_text(re.compile(r"^Step \d+ · epoch [\d.]+: [\d.]+% of [\d,]+ validation images right$"))
     # Live: the newest snapshot, beside the curves, while it trains.
     page.get_by_text(re.compile(r"The newest of \d+ snapshots")).wait_for(timeout=60_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "watch_it_learn_live.png"))
     page.get_by_text(re.compile(r"Completed 3 epoch\(s\)")).wait_for(timeout=90_000)
     # Afterwards: the slider, on the newest; Home moves it to step 0 and the pictures follow.
     page.get_by_role("heading", name="Watch it learn").wait_for()
@@ -144,5 +146,4 @@ def test_watch_it_learn_shows_the_newest_snapshot_live_then_a_slider_and_play(pa
     wait_for_app(page)
     maps = page.get_by_text(re.compile(r"^Feature maps of ")).last
     maps.scroll_into_view_if_needed()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "watch_it_learn_filters_and_maps.png"))  # the lower half of the section
