@@ -119,6 +119,7 @@ def test_a_server_restart_mid_run_keeps_the_run_watchable_and_stoppable(browser,
         ctx.close()
 
 
+@pytest.mark.slow  # about 30 s: a 3-epoch run, then Play through its snapshots
 def test_watch_it_learn_shows_the_newest_snapshot_live_then_a_slider_and_play(page, app_url):
     open_page(page, app_url)
     open_page(page, app_url, "train", "dataset=digits&epochs=3&batch_size=32")
