@@ -185,6 +185,48 @@ def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int, layer: str | N
         return cam / cam.max().clamp_min(1e-12)
 
 
+def grad_cams(
+    model: nn.Module, x: torch.Tensor, classes: torch.Tensor | None = None, layer: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grad-CAM for a batch at once: ``x`` (N, C, H, W), ``classes`` (N,) (None: each image's predicted class)
+    -> ``(maps (N, H, W) each in [0, 1], logits (N, classes))``.
+
+    The same maps as ``grad_cam`` image by image, from one forward and one backward pass: in eval mode
+    the images do not interact, so the gradient of the summed class scores with respect to the layer's
+    output is, image by image, the gradient of that image's own score. No ``.grad`` is written.
+    """
+    layer = layer or default_cam_layer(model)
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise ValueError(f"Unknown layer {layer!r}; choose from {', '.join(map_layers(model))}.")
+    store: dict[str, torch.Tensor] = {}
+    me = threading.get_ident()
+
+    def hook(_m, _i, o):
+        if threading.get_ident() != me or "act" in store:
+            return None
+        store["act"] = o.detach().requires_grad_(True)  # (N, K, h, w): a leaf, the gradient stops here
+        return store["act"].clone()
+
+    handle = modules[layer].register_forward_hook(hook)
+    try:
+        with _eval(model), torch.enable_grad():
+            logits = model(x.detach())  # (N, classes)
+            if classes is None:
+                classes = logits.detach().argmax(1)
+            picked = logits.gather(1, classes.to(logits.device).long().view(-1, 1)).sum()
+            act = store["act"]
+            (grad,) = torch.autograd.grad(picked, act)
+    finally:
+        handle.remove()
+    with torch.no_grad():
+        weights = grad.mean(dim=(2, 3), keepdim=True)  # (N, K, 1, 1)
+        cam = F.relu((weights * act).sum(1, keepdim=True))  # (N, 1, h, w)
+        cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+        cam = cam - cam.amin(dim=(1, 2), keepdim=True)
+        return cam / cam.amax(dim=(1, 2), keepdim=True).clamp_min(1e-12), logits.detach()
+
+
 @contextmanager
 def _eval(model: nn.Module):
     """Evaluation mode for the block; a model already in it is left untouched (it may be shared)."""

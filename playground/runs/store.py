@@ -88,6 +88,11 @@ def evaluation_file(run_dir: str | Path) -> Path:
     return Path(run_dir) / "evaluation.json"
 
 
+def snapshots_dir(run_dir: str | Path) -> Path:
+    """The folder of the run's "Watch it learn" snapshots (``playground.training.snapshots``)."""
+    return Path(run_dir) / "snapshots"
+
+
 def has_weights(run_dir: str | Path) -> bool:
     """Has the run saved weights?"""
     return weights_file(run_dir).is_file()

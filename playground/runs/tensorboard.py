@@ -8,6 +8,10 @@ and writes them with ``torch.utils.tensorboard.SummaryWriter``:
   microseconds);
 - ``epoch`` events, at the step the epoch ended: ``epoch/train_loss``, ``epoch/val_loss``,
   ``epoch/train_accuracy``, ``epoch/val_accuracy``, ``epoch/images_per_second``, ``epoch/lr``;
+- ``snapshot`` events ("Watch it learn", ``playground.training.snapshots``), at their step: the
+  first-layer filters, the feature maps, Grad-CAM over the fixed validation images, the confusion
+  matrix (``snapshots/...`` images, each at most ``SNAPSHOT_WIDTH`` pixels wide) and the top-3
+  predictions as text;
 - at the end: the confusion matrix as an image (``evaluation/confusion_matrix``), the model graph
   where ``torch.jit.trace`` can trace the model, and the hyperparameters with the final metrics
   (``add_hparams``: the HPARAMS tab compares runs by them).
@@ -32,6 +36,7 @@ EVENT_GLOB = "events.out.tfevents.*"
 EPOCH_TAGS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "images_per_second", "lr")
 HPARAMS = ("model", "dataset", "optimizer", "lr", "schedule", "batch_size", "epochs", "weight_decay", "augment", "seed")
 CELL = 28  # pixels per confusion-matrix cell
+SNAPSHOT_WIDTH = 192  # pixels: small pictures, so the event file stays small too
 MAX_GRAPH_PARAMS = 30_000_000  # tracing a larger model for its graph costs the run more than the picture is worth
 
 
@@ -73,6 +78,32 @@ def confusion_image(confusion: list[list[int]]) -> np.ndarray:
     return np.asarray(img)
 
 
+def _fit_width(image: np.ndarray, width: int = SNAPSHOT_WIDTH) -> np.ndarray:
+    """An ``(H, W, 3)`` uint8 picture scaled to ``width`` pixels wide (nearest neighbour: pixels stay crisp)."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    height = max(1, round(h * width / max(w, 1)))
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.NEAREST))
+
+
+def snapshot_images(arrays: dict[str, np.ndarray], layers: list[str]) -> dict[str, np.ndarray]:
+    """``{tag: (H, W, 3) uint8}`` for one snapshot's arrays (``snapshots.load``); grey or RGB inputs alike."""
+    from playground.training import snapshots as sn
+
+    out = {}
+    if "filters" in arrays:
+        out["snapshots/filters"] = sn.filters_picture(arrays["filters"])
+    for j, name in enumerate(layers):
+        if f"maps{j}" in arrays:
+            out[f"snapshots/feature_maps/{name}"] = sn.maps_picture(arrays[f"maps{j}"])
+    if "cam" in arrays:
+        out["snapshots/grad_cam"] = sn.cam_picture(arrays["images"], arrays["cam"], side=48)
+    if "confusion" in arrays:
+        out["snapshots/confusion_matrix"] = confusion_image(arrays["confusion"].tolist())
+    return {tag: _fit_width(np.ascontiguousarray(img[..., :3])) for tag, img in out.items()}
+
+
 class TensorBoardLog:
     """A run folder's TensorBoard writer, fed the run's events as they happen."""
 
@@ -97,10 +128,32 @@ class TensorBoardLog:
                     if event.get(tag) is not None:
                         w.add_scalar(f"epoch/{tag}", event[tag], event["step"])
                 self.last_epoch = event
+            elif kind == "snapshot":
+                self.snapshot(event)
             elif kind == "end":
                 self.status = event.get("status", "")
         except Exception as exc:  # noqa: BLE001 - a log never breaks a run
             _note(f"the {event.get('type')} event", exc)
+
+    def snapshot(self, entry: dict) -> None:
+        """One snapshot's pictures at its step, and its top-3 predictions as text."""
+        from playground.runs.store import snapshots_dir
+        from playground.training import snapshots as sn
+
+        folder = snapshots_dir(self.dir)
+        index = sn.read_index(folder) or {}
+        arrays = sn.load(folder, entry)
+        step = int(entry["step"])
+        for tag, img in snapshot_images(arrays, index.get("layers", [])).items():
+            self.writer.add_image(tag, img, step, dataformats="HWC")
+        classes = index.get("classes", [])
+        if "top_i" in arrays:
+            name = lambda i: classes[i] if 0 <= i < len(classes) else str(i)  # noqa: E731
+            rows = [
+                f"{name(int(t))}: " + ", ".join(f"{name(int(i))} {p:.0%}" for i, p in zip(ti, tp))
+                for t, ti, tp in zip(arrays["labels"], arrays["top_i"], arrays["top_p"])
+            ]
+            self.writer.add_text("snapshots/top3", "  \n".join(rows), step)
 
     def evaluation(self, confusion: list[list[int]], step: int | None = None) -> None:
         """The confusion matrix, as a picture (rows true, columns predicted)."""

@@ -163,7 +163,14 @@ def execute_run(
             on_event(event)
 
         result = train(
-            config, data=data, device=device, emit=emit, should_stop=flag, checkpoint_path=run / "weights.pt", dist=dist
+            config,
+            data=data,
+            device=device,
+            emit=emit,
+            should_stop=flag,
+            checkpoint_path=run / "weights.pt",
+            dist=dist,
+            snapshot_dir=runs.snapshots_dir(run),
         )
         if result.epochs >= 1 and result.status in ("completed", "stopped") and dist.is_main:
             ev = evaluate_model(result.model, data.val_x, data.val_y, data.class_names, result.val_inputs)

@@ -56,6 +56,7 @@ from playground.training.inputs import (
 )
 from playground.training.models import resolve_model
 from playground.training.optim import OPTIMIZERS, SCHEDULES, lr_factor, make_optimizer
+from playground.training.snapshots import EARLY_STEPS, SnapshotRecorder
 
 DEFAULT_MAX_EPOCHS = 100
 Emit = Callable[[dict], None]
@@ -297,10 +298,12 @@ def evaluate_loss(
     batch_size: int = 1024,
     amp: bool = True,
     dist: DistContext | None = None,
+    confusion: torch.Tensor | None = None,
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on uint8 ``x`` / labels ``y`` (already on the device).
 
-    Under data parallelism each rank scores its shard and the sums are added up.
+    Under data parallelism each rank scores its shard and the sums are added up. ``confusion``, a
+    ``(K, K)`` int64 tensor on the device, gets the counts added (rows true, columns predicted).
     """
     dist = dist or DistContext()
     model.eval()
@@ -316,7 +319,12 @@ def evaluate_loss(
         stats[0] += F.cross_entropy(logits.float(), y[sel], reduction="sum")
         stats[1] += (logits.argmax(1) == y[sel]).sum()
         stats[2] += len(sel)
+        if confusion is not None:
+            k = confusion.shape[0]
+            confusion += torch.bincount(y[sel] * k + logits.argmax(1), minlength=k * k).view(k, k)
     dist_util.all_sum(stats, dist)
+    if confusion is not None:
+        dist_util.all_sum(confusion, dist)
     n = max(float(stats[2]), 1.0)
     return float(stats[0]) / n, float(stats[1]) / n
 
@@ -394,6 +402,7 @@ def train(
     val_transform: Callable | None = None,
     val_batch: Callable | None = None,
     dist: DistContext | None = None,
+    snapshot_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train and validate; report through ``emit``; return how it ended.
 
@@ -408,6 +417,8 @@ def train(
     learning rate per group; frozen parameters never reach the optimizer. A NaN/infinite loss ends
     the run as "diverged". ``config.compile`` runs the steps through ``torch.compile``;
     ``config.deterministic`` turns on deterministic kernels for the run (and back off after it).
+    ``snapshot_dir``: record snapshots of the model there as it learns (``snapshots.py``; rank 0 only),
+    each announced by a ``snapshot`` event.
     """
     config.validate()
     with _determinism(config.deterministic):
@@ -424,6 +435,7 @@ def train(
             val_transform=val_transform,
             val_batch=val_batch,
             dist=dist,
+            snapshot_dir=snapshot_dir,
         )
 
 
@@ -460,6 +472,7 @@ def _train(
     val_transform,
     val_batch,
     dist,
+    snapshot_dir,
 ) -> TrainResult:
     t0 = time.perf_counter()
     emit = emit or (lambda event: None)
@@ -544,6 +557,26 @@ def _train(
     start_loss = math.log(max(data.num_classes, 2))  # chance: cross-entropy of a uniform guess; raised by the first
     seen_steady, seconds_steady = 0.0, 0.0  # the same after the first epoch: the steady rate
 
+    recorder = None
+    if snapshot_dir is not None and dist.is_main:
+        recorder = SnapshotRecorder(
+            snapshot_dir, val_x=val_x, val_y=val_y, val_inputs=val_inputs, class_names=data.class_names
+        )
+    # The validation confusion matrix of a snapshot after an epoch: counted during the epoch's own evaluation in
+    # one process. Under data parallelism rank 0 counts it alone (an extra collective on one rank would hang).
+    count_cm = recorder is not None and not dist.active
+    epoch_cm = None
+
+    def snapshot(at_step: int, at_epoch: float, confusion: torch.Tensor | None = None) -> None:
+        # The plain module, never the DDP wrapper: its extra forward/backward must not start a collective.
+        if recorder is None or recorder.full:
+            return
+        entry = recorder.record(dist_util.unwrap(net), step=at_step, epoch=at_epoch, confusion=confusion)
+        if entry is not None:
+            emit_main({"type": "snapshot", "time": round(time.perf_counter() - t0, 3), **entry})
+
+    snapshot(0, 0.0)
+
     def finish(status: str, reason: str) -> TrainResult:
         result.status, result.reason = status, reason
         result.seconds = time.perf_counter() - t0
@@ -579,6 +612,8 @@ def _train(
             opt.step()
             sched.step()
             step += 1
+            if recorder is not None and step in EARLY_STEPS and b != steps_per_epoch - 1:  # else at the epoch's end
+                snapshot(step, epoch - 1 + (b + 1) / steps_per_epoch)
             with torch.no_grad():
                 epoch_stats[0] += loss_sum.detach()
                 epoch_stats[1] += (logits.argmax(1) == yb).sum()
@@ -620,7 +655,11 @@ def _train(
         train_loss = float(epoch_stats[0] / epoch_stats[2])
         if diverged(train_loss, start_loss):
             return finish("diverged", divergence_reason(train_loss, step, lr_now, start_loss))
-        val_loss, val_acc = evaluate_loss(forward, val_x, val_y, val_inputs, amp=config.amp, dist=dist)
+        if count_cm:
+            epoch_cm = torch.zeros(data.num_classes, data.num_classes, dtype=torch.int64, device=device)
+        val_loss, val_acc = evaluate_loss(
+            forward, val_x, val_y, val_inputs, amp=config.amp, dist=dist, confusion=epoch_cm
+        )
         ips = float(epoch_stats[2]) / max(train_seconds, 1e-9)
         event = {
             "type": "epoch",
@@ -649,6 +688,9 @@ def _train(
             # event (the page, a test that kills the run right then) can load them.
             save_checkpoint(dist_util.unwrap(net).state_dict(), checkpoint_path)
         emit_main(event)
+        if recorder is not None and not recorder.full:
+            full = epoch_cm if count_cm else recorder.confusion(dist_util.unwrap(net), limit=None)
+            snapshot(step, float(epoch), full)
         if diverged(val_loss, start_loss):
             return finish("diverged", divergence_reason(val_loss, step, lr_now, start_loss))
     return finish("completed", "")

@@ -302,3 +302,72 @@ def lr_find_figure(lrs: list[float], losses: list[float], raw: list[float], sugg
         legend=dict(orientation="h", y=1.1),
     )
     return fig
+
+
+# --------------------------------------------------------------------------- "Watch it learn" snapshots
+
+
+def snapshot_pictures(arrays: dict[str, np.ndarray], layers: list[str]) -> dict[str, np.ndarray]:
+    """One snapshot's pictures (``playground.training.snapshots.load``), uint8 ``(H, W, 3)`` for st.image:
+    ``filters`` (first-layer weights, one tile each), ``grad_cam`` (one overlay per fixed image) and
+    ``maps: <layer>`` (a row of channels per image) and ``confusion`` (the matrix as a picture, for the live
+    view, which shows no chart it would have to send again on every poll), for what the snapshot holds."""
+    from playground.training import snapshots as sn
+
+    out = {}
+    if "filters" in arrays:
+        out["filters"] = sn.filters_picture(arrays["filters"])
+    if "cam" in arrays:
+        out["grad_cam"] = sn.cam_picture(arrays["images"], arrays["cam"], side=128)
+    for j, name in enumerate(layers):
+        if f"maps{j}" in arrays:
+            out[f"maps: {name}"] = sn.maps_picture(arrays[f"maps{j}"], tile=40)
+    if "confusion" in arrays:
+        from playground.runs.tensorboard import confusion_image
+
+        out["confusion"] = confusion_image(arrays["confusion"].tolist())
+    return out
+
+
+def png(image: np.ndarray) -> bytes:
+    """A uint8 picture as PNG bytes: encoded once, so a page that shows it on every poll does not redo it."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def snapshot_topk_figure(top_i: np.ndarray, top_p: np.ndarray, labels: np.ndarray, class_names: list[str]) -> go.Figure:
+    """The top-3 predictions for each fixed image: one small bar panel per image, the true class in its title,
+    the right answer's bar green."""
+    n = len(labels)
+    name = lambda i: class_names[i] if 0 <= i < len(class_names) else str(i)  # noqa: E731
+    fig = make_subplots(
+        rows=1, cols=max(n, 1), subplot_titles=[f"true: {name(int(t))}" for t in labels], horizontal_spacing=0.06
+    )
+    for c, (ti, tp, t) in enumerate(zip(top_i, top_p, labels), start=1):
+        names = [name(int(i)) for i in ti][::-1]
+        probs = [100 * float(p) for p in tp][::-1]
+        colours = ["#4caf50" if int(i) == int(t) else TRAIN for i in ti][::-1]
+        fig.add_trace(
+            go.Bar(
+                x=probs,
+                y=names,
+                orientation="h",
+                marker_color=colours,
+                text=[f"{p:.0f}%" for p in probs],
+                textposition="auto",
+                showlegend=False,
+                hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+            ),
+            row=1,
+            col=c,
+        )
+        fig.update_xaxes(range=[0, 100], showticklabels=False, row=1, col=c)
+        fig.update_yaxes(type="category", row=1, col=c)
+    fig.update_layout(height=190, margin=dict(l=10, r=10, t=30, b=10), template="plotly_white")
+    fig.update_annotations(font_size=12)
+    return fig

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import open_page, wait_for_app
+from tests.e2e.conftest import ARTIFACTS, open_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,8 @@ def test_launch_to_live_curves_to_confusion_matrix(page, app_url):
     page.get_by_text("Rows are the true class").wait_for()
     accuracy = page.locator("[data-testid='stMetric']").filter(has_text="Validation accuracy").last  # the results'
     assert float(accuracy.locator("[data-testid='stMetricValue']").inner_text().rstrip("%")) > 90
-    assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1  # the confusion matrix, drawn
+    # The confusion matrix, drawn, and the newest snapshot's under "Watch it learn" (the same epoch's).
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() == 2
     page.get_by_role("tab", name="Mistakes").click()
     page.get_by_text(re.compile(r"most confident of the \d+ mistakes|No mistakes")).wait_for()
     page.get_by_role("tab", name="Confusion matrix").click()
@@ -116,3 +117,34 @@ def test_a_server_restart_mid_run_keeps_the_run_watchable_and_stoppable(browser,
             pg.get_by_text(re.compile(r"Stopped on request during epoch \d+")).first.wait_for(timeout=60_000)
     finally:
         ctx.close()
+
+
+@pytest.mark.slow  # about 30 s: a 3-epoch run, then Play through its snapshots
+def test_watch_it_learn_shows_the_newest_snapshot_live_then_a_slider_and_play(page, app_url):
+    open_page(page, app_url)
+    open_page(page, app_url, "train", "dataset=digits&epochs=3&batch_size=32")
+    page.get_by_role("button", name="Launch run").click()
+    shown = page.get_by_text(re.compile(r"^Step \d+ · epoch [\d.]+: [\d.]+% of [\d,]+ validation images right$"))
+    # Live: the newest snapshot, beside the curves, while it trains.
+    page.get_by_text(re.compile(r"The newest of \d+ snapshots")).wait_for(timeout=60_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "watch_it_learn_live.png"))
+    page.get_by_text(re.compile(r"Completed 3 epoch\(s\)")).wait_for(timeout=90_000)
+    # Afterwards: the slider, on the newest; Home moves it to step 0 and the pictures follow.
+    page.get_by_role("heading", name="Watch it learn").wait_for()
+    last = shown.inner_text()
+    assert not last.startswith("Step 0 ·")
+    page.locator("[data-testid='stSlider']").filter(has_text="Snapshot").get_by_role("slider").focus()
+    page.keyboard.press("Home")
+    page.get_by_text(re.compile(r"^Step 0 · epoch 0: ")).wait_for()
+    wait_for_app(page)
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 1  # the snapshot's confusion matrix, drawn
+    # Play runs through them in order and comes back to the slider, on the last one.
+    page.get_by_role("button", name="Play").click()
+    page.get_by_text(re.compile(r"Playing: step \d+ · epoch [\d.]+ \(2 of \d+\)")).wait_for(timeout=20_000)
+    page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    page.get_by_text(last, exact=True).wait_for()
+    wait_for_app(page)
+    maps = page.get_by_text(re.compile(r"^Feature maps of ")).last
+    maps.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "watch_it_learn_filters_and_maps.png"))  # the lower half of the section

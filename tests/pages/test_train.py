@@ -327,3 +327,27 @@ def test_every_rerun_sends_the_browser_each_setting_not_its_default(page):
     assert epochs.proto.set_value and epochs.proto.value == 100 and epochs.proto.default != 100
     assert batch.proto.set_value and batch.proto.value == 32
     assert dataset.proto.set_value and dataset.value == "digits"
+
+
+def test_watch_it_learn_steps_through_a_finished_runs_snapshots(page, store):
+    run = finished_run(store)
+    snapshots = json.loads((runs.snapshots_dir(run) / "index.json").read_text())["snapshots"]
+    at = page({"run": run.name})
+    form_before = {k: at.query_params[k] for k in at.query_params}
+    assert "Watch it learn" in [h.value for h in at.subheader]
+    slider = at.select_slider(key=f"train_learn_step_{run.name}")
+    assert len(slider.options) == len(snapshots) >= 3 and slider.value == slider.options[-1]  # the newest first
+    shown = lambda a: next(m.value for m in a.markdown if "validation images right" in m.value)  # noqa: E731
+    assert shown(at).startswith(f"**Step {snapshots[-1]['step']} ·")
+    cm = chart(at, "train_learn_cm_browse")
+    assert sum(map(sum, cm["data"][0]["text"])) == snapshots[-1]["images"]  # the whole validation set
+
+    slider.set_value(slider.options[0]).run()
+    assert not at.exception
+    assert shown(at).startswith("**Step 0 ·")
+    cm = chart(at, "train_learn_cm_browse")
+    assert sum(map(sum, cm["data"][0]["text"])) == snapshots[0]["images"]
+    assert chart(at, "train_learn_topk_browse") and at.get("image")  # Grad-CAM, filters, feature maps
+    # The section keeps to its own state: the setup form and its link are untouched.
+    assert {k: at.query_params[k] for k in at.query_params} == form_before
+    assert at.number_input(key="train_epochs").value == TrainConfig().epochs

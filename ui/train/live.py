@@ -25,7 +25,7 @@ from playground.runs import store as runs
 from playground.runs.history import RunHistory, outcome
 from playground.viz import train as vz
 from ui import state
-from ui.train import NS
+from ui.train import NS, learn
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
@@ -142,3 +142,5 @@ def _live(run: Path, was: str | None) -> None:
         help="An exponential moving average, as TensorBoard draws it: 0 shows every step.",
     )
     st.plotly_chart(chart(run, h, smoothing, info.active), width="stretch", key=f"{NS}_live_chart")
+    if info.active:
+        learn.live(run)

@@ -25,7 +25,7 @@ from playground.viz import train as vz
 from ui import handoff
 from ui.exports import model_files
 from ui.text import plain
-from ui.train import NS
+from ui.train import NS, learn
 from ui.widgets import IMAGE_TYPES, WEIGHT_TYPES
 
 
@@ -36,7 +36,8 @@ def _gallery(run_dir: str, stamp: float, limit: int = 24) -> list[tuple]:
 
 
 def show(info: runs.RunInfo) -> None:
-    """The results of a run that saved weights (completed, or stopped after an epoch); problems become sentences."""
+    """The results of a run that saved weights (completed, or stopped after an epoch), then its "Watch it learn"
+    snapshots; problems become sentences."""
     try:
         _show(info)
     except (ValueError, OSError, KeyError) as exc:  # a damaged run folder: say so, keep the page working
@@ -44,6 +45,10 @@ def show(info: runs.RunInfo) -> None:
             f"The results of run {info.id} could not be read ({plain(exc)}). Its folder may be damaged or "
             "still being written; delete the run if it stays like this."
         )
+    try:
+        learn.show(info)
+    except (ValueError, OSError, KeyError) as exc:
+        st.error(f"The snapshots of run {info.id} could not be read ({plain(exc)}).")
 
 
 def _show(info: runs.RunInfo) -> None:

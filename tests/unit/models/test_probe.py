@@ -137,3 +137,24 @@ def test_feature_maps_of_a_conv_followed_by_an_in_place_relu_are_the_convs():
     maps = probe.feature_maps(model, x, ["features.0"])
     assert torch.allclose(maps["features.0"], model.features[0](x)[0].detach())
     assert maps["features.0"].min() < 0  # the conv's output, not the ReLU's
+
+
+def test_grad_cams_of_a_batch_equal_pytorch_grad_cam_image_by_image_and_keep_a_training_model_as_it_was():
+    # What a run's snapshots use: one pass for several images, on the model while it trains (BatchNorm in
+    # training mode): eval mode for the pass, then back, running statistics and gradients untouched.
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    torch.manual_seed(1)
+    model = build_model("resnet20", num_classes=10).train()
+    x = torch.randn(3, 3, 32, 32)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cams, logits = probe.grad_cams(model, x)  # each image's predicted class
+    assert model.training and all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    ref_model = _without_inplace(model).eval()
+    assert torch.allclose(logits, ref_model(x), atol=1e-5)
+    layer = dict(ref_model.named_modules())[probe.default_cam_layer(model)]
+    with GradCAM(model=ref_model, target_layers=[layer]) as ref_cam:
+        ref = ref_cam(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in logits.argmax(1)])
+    assert cams.shape == (3, 32, 32) and torch.allclose(cams, torch.from_numpy(ref), atol=1e-4)

@@ -90,3 +90,23 @@ def test_runs_export_tensorboard_writes_the_files_for_an_older_run(run_dir, caps
     _assert_matches_events(run_dir)
     assert main(["runs", "--runs-dir", str(run_dir.parent), "--export-tensorboard", run_dir.name]) == 0
     assert "0 of 1 run(s) exported" in capsys.readouterr().out  # it has them now: left alone
+
+
+def test_the_runs_snapshots_follow_it_into_tensorboard_as_small_images(run_dir):
+    from playground.runs.tensorboard import SNAPSHOT_WIDTH
+    from playground.training import snapshots as sn
+
+    index = sn.read_index(runs.snapshots_dir(run_dir))
+    steps = [e["step"] for e in index["snapshots"]]
+    assert steps and steps[0] == 0
+    acc = _reader(run_dir)
+    tags = acc.Tags()["images"]
+    expected = {"snapshots/filters", "snapshots/grad_cam", "snapshots/confusion_matrix"} | {
+        f"snapshots/feature_maps/{name}" for name in index["layers"]
+    }
+    assert expected <= set(tags)
+    for tag in expected:  # one picture per snapshot, at its step, a fixed small width (grey digits drawn in RGB)
+        images = acc.Images(tag)
+        assert [i.step for i in images] == steps
+        assert {i.width for i in images} == {SNAPSHOT_WIDTH}
+    assert "snapshots/top3/text_summary" in acc.Tags()["tensors"]  # the top-3 predictions, as text

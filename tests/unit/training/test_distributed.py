@@ -66,3 +66,9 @@ def test_the_cli_trains_under_torchrun_and_only_rank_0_writes(tmp_path):
     assert "on 2 processes" in proc.stdout
     assert proc.stdout.count("Run folder:") == 2  # the start line and the summary, both from rank 0 only
     assert [p.name for p in tmp_path.iterdir()] == [Path(summary["run_dir"]).name]
+    # Rank 0 recorded the snapshots alone (its extra passes on the plain module start no collective), and the last
+    # one's confusion matrix, counted there over the whole validation set, agrees with the run's final accuracy.
+    index = json.loads((Path(summary["run_dir"]) / "snapshots" / "index.json").read_text())
+    last = index["snapshots"][-1]
+    assert [e["step"] for e in index["snapshots"]][:2] == [0, 10] and last["images"] == 359
+    assert last["accuracy"] == pytest.approx(summary["final_val_accuracy"], abs=2 / 359)  # a borderline image at most
