@@ -33,6 +33,7 @@ MAX_IMAGE_SIDE = 64  # the fixed images and their Grad-CAM maps, at most this si
 MAX_FILTERS = 64
 EARLY_EVAL = 128  # the early confusion matrices: a quick look (the full validation set costs a run too much there)
 BUDGET_BYTES = 5 * 2**20
+SNAPSHOT_SHARE = 0.02  # of a run's time, at most, spent on its snapshots (the budget is under 3%; training/loop.py)
 INDEX = "index.json"
 IMAGES = "images.npz"
 
@@ -85,6 +86,7 @@ class SnapshotRecorder:
         self.layers: list[str] | None = None  # chosen at the first snapshot, from the model's own outputs
         self.entries: list[dict] = []
         self.stopped = ""
+        self.thinned = 0  # snapshots the run left out to keep its time share (training/loop.py)
         self.used = 0
         side = min(MAX_IMAGE_SIDE, max(self.x.shape[-2:]))
         shown = torch.nn.functional.interpolate(self.x.float(), size=(side, side), mode="area").round().to(torch.uint8)
@@ -108,6 +110,7 @@ class SnapshotRecorder:
             "budget_bytes": self.budget,
             "bytes": self.used,
             "stopped": self.stopped,
+            "thinned": self.thinned,
             "snapshots": self.entries,
         }
         _write_atomic(self.dir / INDEX, json.dumps(index, indent=1).encode())

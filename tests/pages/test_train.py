@@ -329,7 +329,10 @@ def test_every_rerun_sends_the_browser_each_setting_not_its_default(page):
     assert dataset.proto.set_value and dataset.value == "digits"
 
 
-def test_watch_it_learn_steps_through_a_finished_runs_snapshots(page, store):
+def test_watch_it_learn_steps_through_a_finished_runs_snapshots(page, store, monkeypatch):
+    from playground.training import snapshots as sn
+
+    monkeypatch.setattr(sn, "SNAPSHOT_SHARE", float("inf"))  # every snapshot: a 1-second run would keep two
     run = finished_run(store)
     snapshots = json.loads((runs.snapshots_dir(run) / "index.json").read_text())["snapshots"]
     at = page({"run": run.name})
@@ -351,3 +354,11 @@ def test_watch_it_learn_steps_through_a_finished_runs_snapshots(page, store):
     # The section keeps to its own state: the setup form and its link are untouched.
     assert {k: at.query_params[k] for k in at.query_params} == form_before
     assert at.number_input(key="train_epochs").value == TrainConfig().epochs
+
+
+def test_watch_it_learn_says_how_many_snapshots_a_short_run_left_out(page, store):
+    run = finished_run(store)  # about a second of training: the time share keeps the first and the last
+    index = json.loads((runs.snapshots_dir(run) / "index.json").read_text())
+    assert index["thinned"] > 0 and [e["epoch"] for e in index["snapshots"]] == [0, 2]
+    at = page({"run": run.name})
+    assert any(f"{index['thinned']} more were left out" in c.value for c in at.caption)

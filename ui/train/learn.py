@@ -110,7 +110,11 @@ def live(run: Path) -> None:
         return
     st.markdown("#### Watch it learn")
     entries = index["snapshots"]
-    st.caption(f"The newest of {len(entries)} snapshots; a slider steps through them all when the run ends.")
+    st.caption(
+        "The first snapshot; a slider steps through them all when the run ends."
+        if len(entries) == 1
+        else f"The newest of {len(entries)} snapshots; a slider steps through them all when the run ends."
+    )
     _draw(run, index, entries[-1], "live")
 
 
@@ -159,6 +163,12 @@ def _browse(run: Path, ticking: bool) -> None:
     )
     if index.get("stopped"):
         st.caption(plain(index["stopped"]))
+    if index.get("thinned"):
+        n = int(index["thinned"])
+        st.caption(
+            f"{n} more {'was' if n == 1 else 'were'} left out so that snapshots take at most "
+            f"{sn.SNAPSHOT_SHARE:.0%} of the run's time (a short run has few steps to share it with)."
+        )
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     with right:
         if playing:

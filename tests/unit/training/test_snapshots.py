@@ -19,7 +19,9 @@ CONFIG = dict(dataset="digits", epochs=2, batch_size=32, lr=0.05, device="cpu")
 def recorded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run") / "snapshots"
     events: list[dict] = []
-    result = train(TrainConfig(**CONFIG), emit=events.append, snapshot_dir=folder)
+    with pytest.MonkeyPatch.context() as mp:  # every snapshot (the time share thins them on a run this short)
+        mp.setattr(sn, "SNAPSHOT_SHARE", float("inf"))
+        result = train(TrainConfig(**CONFIG), emit=events.append, snapshot_dir=folder)
     assert result.status == "completed"
     return folder, events, result
 
@@ -36,6 +38,20 @@ def test_snapshots_at_the_early_steps_and_after_every_epoch(recorded):
     assert [e["epoch"] for e in index["snapshots"]][-1] == 2 and index["snapshots"][1]["epoch"] == round(
         10 / per_epoch, 4
     )
+
+
+def test_a_short_run_leaves_snapshots_out_to_keep_its_time_share_but_keeps_the_first_and_last(tmp_path, monkeypatch):
+    # A snapshot costs what it costs whatever the run's length: with all of them, a 9-second run (1,600
+    # shapes) spent 4.6% of its time on them. Past the share, the loop leaves one out and counts it in the index.
+    events: list[dict] = []
+    monkeypatch.setattr(sn, "SNAPSHOT_SHARE", 1e-6)  # any time already spent is over the share
+    train(TrainConfig(**CONFIG), emit=events.append, snapshot_dir=tmp_path)
+    epoch_ends = [e["step"] for e in events if e["type"] == "epoch"]
+    possible = sorted({s for s in sn.EARLY_STEPS} | set(epoch_ends))
+    index = sn.read_index(tmp_path)
+    kept = [e["step"] for e in index["snapshots"]]
+    assert kept == [0, epoch_ends[-1]]  # the untrained net and the final one
+    assert index["thinned"] == len(possible) - len(kept) > 0
 
 
 def test_files_are_small_under_budget_and_written_atomically(recorded):
