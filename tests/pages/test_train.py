@@ -361,4 +361,6 @@ def test_watch_it_learn_says_how_many_snapshots_a_short_run_left_out(page, store
     index = json.loads((runs.snapshots_dir(run) / "index.json").read_text())
     assert index["thinned"] > 0 and [e["epoch"] for e in index["snapshots"]] == [0, 2]
     at = page({"run": run.name})
-    assert any(f"{index['thinned']} more were left out" in c.value for c in at.caption)
+    n = index["thinned"]
+    assert any(f"{n} more {'was' if n == 1 else 'were'} left out" in c.value for c in at.caption)
+    assert any("to its last epoch" in c.value for c in at.caption)  # not "after every epoch"

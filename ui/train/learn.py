@@ -157,10 +157,12 @@ def _browse(run: Path, ticking: bool) -> None:
     pos_name = f"learn_pos_{run.name}"
     pos = min(state.recall(NS, pos_name, len(entries) - 1), len(entries) - 1)
     st.subheader("Watch it learn")
-    st.caption(
-        f"{len(entries)} snapshots of this run as it trained: at its first steps (0, 10 and 50, where most of the "
-        "change happens) and after every epoch. Move the slider, or press Play."
+    when = (
+        "at its first steps (0, 10 and 50, where most of the change happens) and after every epoch"
+        if not index.get("thinned")
+        else "from its first steps (0, 10 and 50, where most of the change happens) to its last epoch"
     )
+    st.caption(f"{len(entries)} snapshots of this run as it trained: {when}. Move the slider, or press Play.")
     if index.get("stopped"):
         st.caption(plain(index["stopped"]))
     if index.get("thinned"):
