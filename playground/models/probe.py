@@ -153,36 +153,8 @@ def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int, layer: str | N
     ``torch.autograd.grad`` on that tensor: nothing is written into the model (no ``.grad``, no
     mode change for a model already in eval mode), so sessions sharing a model can run it at once.
     """
-    layer = layer or default_cam_layer(model)
-    modules = dict(model.named_modules())
-    if layer not in modules:
-        raise ValueError(f"Unknown layer {layer!r}; choose from {', '.join(map_layers(model))}.")
-    store: dict[str, torch.Tensor] = {}
-    me = threading.get_ident()
-
-    def hook(_m, _i, o):
-        if threading.get_ident() != me or "act" in store:  # another session's forward, or a second call
-            return None
-        act = o.detach().requires_grad_(True)  # (1, K, h, w): a leaf of its own, the gradient stops here
-        store["act"] = act
-        return act.clone()  # what the following layers see, and may overwrite in place
-
-    handle = modules[layer].register_forward_hook(hook)
-    try:
-        with _eval(model), torch.enable_grad():
-            logits = model(x.detach())
-            if not 0 <= class_index < logits.shape[1]:
-                raise ValueError(f"Class {class_index} does not exist: the model has {logits.shape[1]} classes.")
-            act = store["act"]
-            (grad,) = torch.autograd.grad(logits[0, class_index], act)
-    finally:
-        handle.remove()
-    with torch.no_grad():
-        weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1): global-average-pooled gradients
-        cam = F.relu((weights * act).sum(1, keepdim=True))  # (1, 1, h, w)
-        cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
-        cam = cam - cam.min()
-        return cam / cam.max().clamp_min(1e-12)
+    cams, _ = grad_cams(model, x, torch.tensor([class_index]), layer)
+    return cams[0]
 
 
 def grad_cams(
@@ -203,10 +175,10 @@ def grad_cams(
     me = threading.get_ident()
 
     def hook(_m, _i, o):
-        if threading.get_ident() != me or "act" in store:
+        if threading.get_ident() != me or "act" in store:  # another session's forward, or a second call
             return None
         store["act"] = o.detach().requires_grad_(True)  # (N, K, h, w): a leaf, the gradient stops here
-        return store["act"].clone()
+        return store["act"].clone()  # what the following layers see, and may overwrite in place
 
     handle = modules[layer].register_forward_hook(hook)
     try:
@@ -214,6 +186,9 @@ def grad_cams(
             logits = model(x.detach())  # (N, classes)
             if classes is None:
                 classes = logits.detach().argmax(1)
+            bad = [int(c) for c in classes if not 0 <= int(c) < logits.shape[1]]
+            if bad:
+                raise ValueError(f"Class {bad[0]} does not exist: the model has {logits.shape[1]} classes.")
             picked = logits.gather(1, classes.to(logits.device).long().view(-1, 1)).sum()
             act = store["act"]
             (grad,) = torch.autograd.grad(picked, act)
