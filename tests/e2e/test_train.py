@@ -119,17 +119,18 @@ def test_a_server_restart_mid_run_keeps_the_run_watchable_and_stoppable(browser,
         ctx.close()
 
 
-@pytest.mark.slow  # about 30 s: a 3-epoch run, then Play through its snapshots
+@pytest.mark.slow  # about 40 s: a 12-epoch run, then Play through its snapshots
 def test_watch_it_learn_shows_the_newest_snapshot_live_then_a_slider_and_play(page, app_url):
     open_page(page, app_url)
-    open_page(page, app_url, "train", "dataset=digits&epochs=3&batch_size=32")
+    # 12 epochs: 3 could end between two polls of the live view (2 s), which then never showed a snapshot.
+    open_page(page, app_url, "train", "dataset=digits&epochs=12&batch_size=32")
     page.get_by_role("button", name="Launch run").click()
     shown = page.get_by_text(re.compile(r"^Step \d+ · epoch [\d.]+: [\d.]+% of [\d,]+ validation images right$"))
     # Live: the newest snapshot, beside the curves, while it trains.
     page.get_by_text(re.compile(r"The newest of \d+ snapshots|The first snapshot;")).wait_for(timeout=60_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "watch_it_learn_live.png"))
-    page.get_by_text(re.compile(r"Completed 3 epoch\(s\)")).wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"Completed 12 epoch\(s\)")).wait_for(timeout=120_000)
     # Afterwards: the slider, on the newest; Home moves it to step 0 and the pictures follow.
     page.get_by_role("heading", name="Watch it learn").wait_for()
     last = shown.inner_text()
